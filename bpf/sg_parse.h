@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * sg_parse.h - bounded, bounds-checked parsing of Ethernet (802.1Q/802.1ad),
+ * IPv4, IPv6 and TCP headers, shared by the XDP and TC programs.
+ *
+ * Every access is checked against data_end. Anything we do not understand is
+ * classified, never dropped: the caller passes it on untouched.
+ */
+#ifndef SG_PARSE_H
+#define SG_PARSE_H
+
+#include "synguard.h"
+
+#define SG_ETH_P_IP	0x0800
+#define SG_ETH_P_IPV6	0x86DD
+#define SG_ETH_P_8021Q	0x8100
+#define SG_ETH_P_8021AD	0x88A8
+#define SG_IPPROTO_TCP	6
+
+
+#define SG_MAX_VLANS	2
+#define SG_MAX_EXTHDRS	4
+
+enum sg_parse_res {
+	SG_P_TCP = 0,	/* a complete TCP header is available */
+	SG_P_OTHER,	/* well-formed, but not (first-fragment) TCP */
+	SG_P_MALFORMED,	/* truncated or invalid headers */
+};
+
+struct sg_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct sg_pkt {
+	struct ethhdr *eth;
+	struct iphdr *ip4;		/* NULL for IPv6 */
+	struct ipv6hdr *ip6;		/* NULL for IPv4 */
+	struct tcphdr *tcp;
+	__u32 saddr[4];			/* network order, IPv4 in [0] */
+	__u32 daddr[4];
+	__u16 sport;			/* host order */
+	__u16 dport;
+	__u16 l3_off;			/* offset of the IP header */
+	__u16 l4_off;			/* offset of the TCP header */
+	__u16 tcp_hlen;			/* TCP header length incl. options */
+	__u16 payload_len;		/* TCP payload bytes, from the IP length */
+	__u8 family;			/* 4 or 6 */
+	__u8 flags;			/* TCP flag byte */
+	__u8 vlans;
+};
+
+static __always_inline __u8 sg_tcp_flags(const struct tcphdr *tcp)
+{
+	return ((const __u8 *)tcp)[13];
+}
+
+/* IPv6 extension headers we skip; a fragment header ends TCP parsing. */
+static __always_inline int sg_ipv6_is_ext(__u8 nh)
+{
+	return nh == 0 /* hop-by-hop */ || nh == 43 /* routing */ ||
+	       nh == 60 /* dest opts */ || nh == 51 /* AH */;
+}
+
+static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p)
+{
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	__u16 proto;
+	__u8 nh = 0;
+	int i;
+
+	if ((void *)(eth + 1) > data_end)
+		return SG_P_MALFORMED;
+	p->eth = eth;
+	p->vlans = 0;
+	p->ip4 = NULL;
+	p->ip6 = NULL;
+	p->tcp = NULL;
+	proto = bpf_ntohs(eth->h_proto);
+
+#pragma unroll
+	for (i = 0; i < SG_MAX_VLANS; i++) {
+		struct sg_vlan_hdr *vh;
+
+		if (proto != SG_ETH_P_8021Q && proto != SG_ETH_P_8021AD)
+			break;
+		vh = data + off;
+		if ((void *)(vh + 1) > data_end)
+			return SG_P_MALFORMED;
+		proto = bpf_ntohs(vh->proto);
+		off += sizeof(*vh);
+		p->vlans++;
+	}
+	p->l3_off = off;
+
+	if (proto == SG_ETH_P_IP) {
+		struct iphdr *ip = data + off;
+		__u32 ihl, tot;
+
+		if ((void *)(ip + 1) > data_end)
+			return SG_P_MALFORMED;
+		ihl = ip->ihl * 4;
+		tot = bpf_ntohs(ip->tot_len);
+		if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl ||
+		    (void *)ip + ihl > data_end)
+			return SG_P_MALFORMED;
+		if (ip->protocol != SG_IPPROTO_TCP)
+			return SG_P_OTHER;
+		/* Fragments: only an unfragmented datagram has a TCP header we trust. */
+		if (ip->frag_off & bpf_htons(0x3FFF))
+			return SG_P_OTHER;
+		p->ip4 = ip;
+		p->family = 4;
+		p->saddr[0] = ip->saddr;
+		p->daddr[0] = ip->daddr;
+		p->saddr[1] = p->saddr[2] = p->saddr[3] = 0;
+		p->daddr[1] = p->daddr[2] = p->daddr[3] = 0;
+		off += ihl;
+		if (tot < ihl + sizeof(struct tcphdr))
+			return SG_P_MALFORMED;
+		p->payload_len = tot - ihl; /* minus TCP header below */
+	} else if (proto == SG_ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = data + off;
+		__u32 plen;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return SG_P_MALFORMED;
+		if (ip6->version != 6)
+			return SG_P_MALFORMED;
+		p->ip6 = ip6;
+		p->family = 6;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		plen = bpf_ntohs(ip6->payload_len);
+		nh = ip6->nexthdr;
+		off += sizeof(*ip6);
+
+#pragma unroll
+		for (i = 0; i < SG_MAX_EXTHDRS; i++) {
+			__u8 *ext = data + off;
+			__u32 len;
+
+			if (!sg_ipv6_is_ext(nh))
+				break;
+			if ((void *)(ext + 2) > data_end)
+				return SG_P_MALFORMED;
+			len = nh == 51 ? (ext[1] + 2) * 4 : (ext[1] + 1) * 8;
+			if (plen < len)
+				return SG_P_MALFORMED;
+			plen -= len;
+			nh = ext[0];
+			off += len;
+		}
+		if (nh != SG_IPPROTO_TCP)
+			return SG_P_OTHER; /* includes fragments (44) and too many ext headers */
+		if (plen < sizeof(struct tcphdr))
+			return SG_P_MALFORMED;
+		p->payload_len = plen;
+	} else {
+		return SG_P_OTHER;
+	}
+
+	{
+		struct tcphdr *tcp = data + (off & 0xFFFF);
+		__u32 hlen;
+
+		if ((void *)(tcp + 1) > data_end)
+			return SG_P_MALFORMED;
+		hlen = tcp->doff * 4;
+		if (hlen < sizeof(*tcp) || hlen > p->payload_len)
+			return SG_P_MALFORMED;
+		if ((void *)tcp + hlen > data_end)
+			return SG_P_MALFORMED;
+		p->tcp = tcp;
+		p->l4_off = off;
+		p->tcp_hlen = hlen;
+		p->payload_len -= hlen;
+		p->sport = bpf_ntohs(tcp->source);
+		p->dport = bpf_ntohs(tcp->dest);
+		p->flags = sg_tcp_flags(tcp);
+	}
+	return SG_P_TCP;
+}
+
+#endif /* SG_PARSE_H */

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * synguard.bpf.c - the XDP (ingress) and TC (egress) programs.
+ *
+ * Monitor mode never changes a packet: both programs parse, classify and
+ * count. Loaded on its own (ip link set dev X xdp obj synguard.bpf.o sec xdp)
+ * the XDP program runs with the defaults below and passes all traffic.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "synguard.h"
+#include "sg_parse.h"
+#include "sg_maps.h"
+
+#define TC_ACT_OK 0
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void sg_count_tcp(struct sg_counters *c, const struct sg_pkt *p)
+{
+	__u8 f = p->flags;
+
+	sg_count(c, SG_CNT_TCP);
+	if ((f & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
+		sg_count(c, SG_CNT_SYN);
+	else if ((f & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
+		sg_count(c, SG_CNT_SYNACK);
+	if (f & SG_TCP_FIN)
+		sg_count(c, SG_CNT_FIN);
+	if (f & SG_TCP_RST)
+		sg_count(c, SG_CNT_RST);
+}
+
+SEC("xdp")
+int sg_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_counters *c = sg_cnt();
+	struct sg_pkt p;
+	int res;
+
+	sg_count(c, SG_CNT_PACKETS);
+	res = sg_parse(data, data_end, &p);
+	if (res == SG_P_MALFORMED) {
+		sg_count(c, SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+	if (res != SG_P_TCP) {
+		sg_count(c, SG_CNT_OTHER);
+		return XDP_PASS;
+	}
+	sg_count_tcp(c, &p);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int sg_tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct sg_counters *c = sg_cnt();
+	struct sg_pkt p;
+
+	sg_count(c, SG_CNT_EGRESS);
+	if (sg_parse(data, data_end, &p) != SG_P_TCP)
+		return TC_ACT_OK;
+	sg_count(c, SG_CNT_EGRESS_TCP);
+	return TC_ACT_OK;
+}

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * sg_flow.h - the per-flow record and a pure TCP tracking state machine.
+ *
+ * Compiles in userspace (linux/types.h) and in BPF (vmlinux.h first): no
+ * libc, no globals, no tables, no loops; everything is always_inline.
+ *
+ * Model: each endpoint runs its own RFC 793 machine, driven by what it
+ * sends and, as evidenced by the OTHER endpoint's acknowledgement numbers,
+ * what it has received. A segment seen from X is assumed to reach its peer Y
+ * (so X's ack moves Y's machine at once), but X's FIN only moves Y once Y
+ * acknowledges it. All sequence comparisons use serial arithmetic.
+ *
+ * Size: key 40 bytes + value 88 bytes = 128 bytes per flow entry.
+ */
+#ifndef SG_FLOW_H
+#define SG_FLOW_H
+
+#include "sg_types.h"
+#include "synguard.h"
+
+/*
+ * Normalised 4-tuple: both directions build the same key. The 'lo'
+ * endpoint is the one with the lower port (ties broken by the lower
+ * address), so port_lo <= port_hi. Addresses in network byte order, IPv4
+ * in [0] and the rest 0; ports in host order; family 4 or 6.
+ */
+struct sg_flow_key {
+	__u32 addr_lo[4];
+	__u32 addr_hi[4];
+	__u16 port_lo;
+	__u16 port_hi;
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* close_how: how the flow started closing (first closer = close_side). */
+#define SG_CLOSE_NONE		0
+#define SG_CLOSE_FIN		1
+#define SG_CLOSE_RST		2
+#define SG_CLOSE_TIMEOUT	3	/* closed by sg_flow_expire, no FIN/RST seen */
+
+/* sg_flow.priv: internal bits (per side: client bit, server bit << 1). */
+#define SG_FP_NXT(s)	((__u8)(0x01u << ((s) & 1)))	/* snd_nxt[s] known */
+#define SG_FP_FIN(s)	((__u8)(0x04u << ((s) & 1)))	/* s has sent its FIN (fin_seq[s] valid) */
+#define SG_FP_ISN(s)	((__u8)(0x10u << ((s) & 1)))	/* isn[s] known */
+
+/*
+ * The map value. Arrays of two are indexed by enum sg_side. Times: start_ns
+ * and last_ns are bpf_ktime_get_ns() values (CLOCK_MONOTONIC in userspace);
+ * the others are offsets from start_ns.
+ */
+struct sg_flow {
+	__u64 start_ns;		/* first segment of this incarnation (the SYN) */
+	__u64 last_ns;		/* last segment seen, either direction */
+	__u32 isn[2];		/* SYN / SYN-ACK sequence number (SG_FP_ISN) */
+	__u32 snd_nxt[2];	/* highest seq + len (+SYN/FIN) sent (SG_FP_NXT) */
+	__u32 fin_seq[2];	/* sequence number of the side's FIN (SG_FP_FIN) */
+	__u32 pkts[2];		/* segments sent by the side */
+	__u32 bytes[2];		/* payload bytes sent by the side (incl. retrans) */
+	__u32 state_ms[2];	/* ms after start_ns when state[side] was entered */
+	__u32 syn_us;		/* us after start_ns of the latest (re)transmitted SYN */
+	__u32 rtt_syn_us;	/* SYN -> SYN-ACK at the interface (0: unknown) */
+	__u32 rtt_ack_us;	/* SYN-ACK -> handshake ACK (0: unknown) */
+	__u16 win[2];		/* last raw (unscaled) window advertised by the side */
+	__u8 state[2];		/* enum sg_state per side */
+	__u8 flags;		/* SG_F_* */
+	__u8 client_is_lo;	/* 1: the client is the key's 'lo' endpoint */
+	__u8 syn_retrans;	/* client SYN retransmissions (saturates at 255) */
+	__u8 close_side;	/* enum sg_side that closed first (if close_how) */
+	__u8 close_how;		/* SG_CLOSE_* */
+	__u8 priv;		/* SG_FP_* */
+};
+
+_Static_assert(sizeof(struct sg_flow_key) == 40, "sg_flow_key layout");
+_Static_assert(sizeof(struct sg_flow) == 88, "sg_flow layout");
+_Static_assert(sizeof(struct sg_flow_key) + sizeof(struct sg_flow) <= 128,
+	       "flow entry must fit 128 bytes");
+
+#define SG_FSM_MAX_TR 4	/* sg__tr() has one case per slot */
+
+struct sg_tr {
+	__u8 side;		/* enum sg_side */
+	__u8 from;		/* enum sg_state */
+	__u8 to;		/* enum sg_state */
+	__u8 cause;		/* enum sg_cause */
+};
+
+struct sg_fsm_out {
+	__u8 n;			/* valid entries in tr[] (in causal order) */
+	__u8 retrans;		/* the segment was a retransmission (SYN, SYN-ACK, FIN, data) */
+	__u8 rst_ignored;	/* RST with an unacceptable sequence number */
+	__u8 new_syn;		/* a new SYN re-initialised the flow (4-tuple reuse) */
+	struct sg_tr tr[SG_FSM_MAX_TR];
+	__u8 overflow;		/* transitions that did not fit (by design always 0) */
+	__u8 pad[3];
+};
+
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* serial-number arithmetic: a after b, a at-or-after b */
+#define SG_SEQ_GT(a, b)	((__s32)((__u32)(a) - (__u32)(b)) > 0)
+#define SG_SEQ_GE(a, b)	((__s32)((__u32)(a) - (__u32)(b)) >= 0)
+
+SG_INLINE __u64 sg__since(const struct sg_flow *f, __u64 now_ns)
+{
+	return now_ns > f->start_ns ? now_ns - f->start_ns : 0;
+}
+
+SG_INLINE __u32 sg__sat32(__u64 v)
+{
+	return v > 0xffffffffULL ? 0xffffffffu : (__u32)v;
+}
+
+SG_INLINE __u32 sg__us(const struct sg_flow *f, __u64 now_ns)
+{
+	return sg__sat32(sg__since(f, now_ns) / 1000);
+}
+
+SG_INLINE void sg__out_init(struct sg_fsm_out *o)
+{
+	o->n = 0;
+	o->retrans = 0;
+	o->rst_ignored = 0;
+	o->new_syn = 0;
+	o->overflow = 0;
+}
+
+/* Move side s to state 'to' and record the transition. */
+SG_INLINE void sg__tr(struct sg_flow *f, struct sg_fsm_out *o, int s, __u8 to,
+		      __u8 cause, __u64 now_ns)
+{
+	struct sg_tr t;
+	__u8 n = o->n;
+
+	s &= 1;
+	t.side = (__u8)s;
+	t.from = f->state[s];
+	t.to = to;
+	t.cause = cause;
+	/* constant slots only: a computed &tr[n] on the stack can come out of
+	 * clang as a pointer OR, which the verifier rejects */
+	switch (n) {
+	case 0: o->tr[0] = t; break;
+	case 1: o->tr[1] = t; break;
+	case 2: o->tr[2] = t; break;
+	case 3: o->tr[3] = t; break;
+	default: o->overflow++; n--; break;
+	}
+	o->n = n + 1;
+	f->state[s] = to;
+	f->state_ms[s] = sg__sat32(sg__since(f, now_ns) / 1000000);
+}
+
+SG_INLINE void sg__zero(struct sg_flow *f)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+}
+
+/* A side that never did anything (implicit LISTEN) or is gone. */
+SG_INLINE int sg__idle_state(__u8 st)
+{
+	return st == SG_CLOSED || st == SG_LISTEN;
+}
+
+/* ---- key --------------------------------------------------------------- */
+
+/*
+ * Build the normalised key from a segment's (src, dst). family 6 reads four
+ * address words, anything else one (IPv4). Returns 1 if the segment's
+ * sender is the 'lo' endpoint.
+ */
+SG_INLINE int sg_flow_key_make(struct sg_flow_key *k, __u8 family,
+			       const __u32 *saddr, const __u32 *daddr,
+			       __u16 sport, __u16 dport)
+{
+	__u32 s0 = saddr[0], s1 = 0, s2 = 0, s3 = 0;
+	__u32 d0 = daddr[0], d1 = 0, d2 = 0, d3 = 0;
+	int lo;
+
+	if (family == 6) {
+		s1 = saddr[1]; s2 = saddr[2]; s3 = saddr[3];
+		d1 = daddr[1]; d2 = daddr[2]; d3 = daddr[3];
+	}
+	if (sport != dport)
+		lo = sport < dport;
+	else if (s0 != d0)
+		lo = s0 < d0;
+	else if (s1 != d1)
+		lo = s1 < d1;
+	else if (s2 != d2)
+		lo = s2 < d2;
+	else
+		lo = s3 <= d3;
+
+	k->family = family;
+	k->pad[0] = 0; k->pad[1] = 0; k->pad[2] = 0;
+	if (lo) {
+		k->addr_lo[0] = s0; k->addr_lo[1] = s1; k->addr_lo[2] = s2; k->addr_lo[3] = s3;
+		k->addr_hi[0] = d0; k->addr_hi[1] = d1; k->addr_hi[2] = d2; k->addr_hi[3] = d3;
+		k->port_lo = sport;
+		k->port_hi = dport;
+	} else {
+		k->addr_lo[0] = d0; k->addr_lo[1] = d1; k->addr_lo[2] = d2; k->addr_lo[3] = d3;
+		k->addr_hi[0] = s0; k->addr_hi[1] = s1; k->addr_hi[2] = s2; k->addr_hi[3] = s3;
+		k->port_lo = dport;
+		k->port_hi = sport;
+	}
+	return lo;
+}
+
+SG_INLINE int sg_flow_client_is_lo(const struct sg_flow *f)
+{
+	return f->client_is_lo;
+}
+
+/* from_client argument for sg_flow_segment(), from sg_flow_key_make()'s result. */
+SG_INLINE int sg_flow_from_client(const struct sg_flow *f, int sender_is_lo)
+{
+	return (sender_is_lo ? 1 : 0) == (f->client_is_lo ? 1 : 0);
+}
+
+/* ---- the machine ------------------------------------------------------- */
+
+/* Start a fresh handshake: wipe the record, the client sent SYN 'seq'. */
+SG_INLINE void sg__fresh_syn(struct sg_flow *f, __u8 client_is_lo, __u32 seq,
+			     __u32 len, __u16 window, __u64 now_ns, int tfo,
+			     struct sg_fsm_out *o)
+{
+	sg__zero(f);
+	f->client_is_lo = client_is_lo;
+	f->start_ns = now_ns;
+	f->last_ns = now_ns;
+	f->isn[SG_SIDE_CLIENT] = seq;
+	f->snd_nxt[SG_SIDE_CLIENT] = seq + 1 + len;
+	f->priv = SG_FP_ISN(SG_SIDE_CLIENT) | SG_FP_NXT(SG_SIDE_CLIENT);
+	f->win[SG_SIDE_CLIENT] = window;
+	f->pkts[SG_SIDE_CLIENT] = 1;
+	f->bytes[SG_SIDE_CLIENT] = len;
+	if (tfo || len)
+		f->flags |= SG_F_TFO;
+	f->state[SG_SIDE_SERVER] = SG_LISTEN;
+	sg__tr(f, o, SG_SIDE_CLIENT, SG_SYN_SENT, SG_CAUSE_SYN, now_ns);
+}
+
+/* An RST sent by side x. */
+SG_INLINE void sg__rst(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
+		       __u32 ack, __u64 now_ns, struct sg_fsm_out *o)
+{
+	int y = x ^ 1;
+	int ok, changed = 0;
+
+	if (x == SG_SIDE_SERVER && f->state[SG_SIDE_SERVER] == SG_LISTEN) {
+		/* answer to the SYN: must acknowledge it (RFC 793 SYN-SENT) */
+		ok = (tcp_flags & SG_TCP_ACK) &&
+		     f->state[SG_SIDE_CLIENT] == SG_SYN_SENT &&
+		     SG_SEQ_GT(ack, f->isn[SG_SIDE_CLIENT]) &&
+		     SG_SEQ_GE(f->snd_nxt[SG_SIDE_CLIENT], ack);
+	} else if (f->priv & SG_FP_NXT(x)) {
+		/* seq in [snd_nxt, snd_nxt + receiver's window] */
+		ok = (__u32)(seq - f->snd_nxt[x]) <= (__u32)f->win[y];
+	} else {
+		ok = 1;	/* nothing known to check against (mid-stream) */
+	}
+	if (!ok) {
+		o->rst_ignored = 1;
+		return;
+	}
+	if (!sg__idle_state(f->state[x])) {
+		sg__tr(f, o, x, SG_CLOSED, SG_CAUSE_RST, now_ns);
+		changed = 1;
+	}
+	if (!sg__idle_state(f->state[y])) {
+		sg__tr(f, o, y, SG_CLOSED, SG_CAUSE_RST, now_ns);
+		changed = 1;
+	}
+	if (changed && f->close_how == SG_CLOSE_NONE) {
+		f->close_side = (__u8)x;
+		f->close_how = SG_CLOSE_RST;
+	}
+}
+
+/* A segment with SYN (and no RST) sent by side x. */
+SG_INLINE void sg__syn(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
+		       __u32 ack, __u32 len, __u16 window, __u64 now_ns,
+		       struct sg_fsm_out *o)
+{
+	__u8 c = f->state[SG_SIDE_CLIENT], s = f->state[SG_SIDE_SERVER];
+
+	if (!(tcp_flags & SG_TCP_ACK)) {
+		if (x == SG_SIDE_CLIENT && (f->priv & SG_FP_ISN(SG_SIDE_CLIENT)) &&
+		    seq == f->isn[SG_SIDE_CLIENT]) {
+			o->retrans = 1;
+			if (f->syn_retrans < 255)
+				f->syn_retrans++;
+			if (c == SG_SYN_SENT && s == SG_LISTEN)
+				f->syn_us = sg__us(f, now_ns);
+			return;
+		}
+		/* a new connection may reuse the tuple only once this one is gone */
+		if (!((c == SG_CLOSED || c == SG_TIME_WAIT ||
+		       (x == SG_SIDE_CLIENT && c == SG_SYN_SENT && s == SG_LISTEN)) &&
+		      (sg__idle_state(s) || s == SG_TIME_WAIT)))
+			return;	/* stray SYN (or simultaneous open): ignored */
+		o->new_syn = 1;
+		if (x == SG_SIDE_SERVER) {
+			/* the old server opens: roles swap */
+			f->state[SG_SIDE_CLIENT] = s;
+			f->state[SG_SIDE_SERVER] = c;
+			f->client_is_lo = !f->client_is_lo;
+		}
+		if (!sg__idle_state(f->state[SG_SIDE_CLIENT]))
+			sg__tr(f, o, SG_SIDE_CLIENT, SG_CLOSED, SG_CAUSE_REUSE, now_ns);
+		if (!sg__idle_state(f->state[SG_SIDE_SERVER]))
+			sg__tr(f, o, SG_SIDE_SERVER, SG_CLOSED, SG_CAUSE_REUSE, now_ns);
+		sg__fresh_syn(f, f->client_is_lo, seq, len, window, now_ns, 0, o);
+		return;
+	}
+
+	/* SYN-ACK */
+	if (x != SG_SIDE_SERVER)
+		return;
+	if (s == SG_LISTEN) {
+		if (c == SG_SYN_SENT && SG_SEQ_GT(ack, f->isn[SG_SIDE_CLIENT]) &&
+		    SG_SEQ_GE(f->snd_nxt[SG_SIDE_CLIENT], ack)) {
+			f->isn[SG_SIDE_SERVER] = seq;
+			f->snd_nxt[SG_SIDE_SERVER] = seq + 1 + len;
+			f->priv |= SG_FP_ISN(SG_SIDE_SERVER) | SG_FP_NXT(SG_SIDE_SERVER);
+			__u32 t = sg__us(f, now_ns);
+
+			f->rtt_syn_us = t > f->syn_us ? t - f->syn_us : 0;
+			sg__tr(f, o, SG_SIDE_SERVER, SG_SYN_RCVD, SG_CAUSE_SYNACK, now_ns);
+		}
+		return;
+	}
+	if ((f->priv & SG_FP_ISN(SG_SIDE_SERVER)) && seq == f->isn[SG_SIDE_SERVER])
+		o->retrans = 1;
+}
+
+/* One segment sent by side x (the body of sg_flow_segment). */
+SG_INLINE void sg__segment(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
+			   __u32 ack, __u32 len, __u16 window, __u64 now_ns,
+			   struct sg_fsm_out *o)
+{
+	int y, fin, newd, acks_yfin = 0;
+	__u32 end;
+	__u8 st;
+
+	x &= 1;
+	y = x ^ 1;
+	f->last_ns = now_ns;
+	f->pkts[x]++;
+	f->bytes[x] += len;
+
+	if (tcp_flags & SG_TCP_RST) {
+		sg__rst(f, x, tcp_flags, seq, ack, now_ns, o);
+		return;
+	}
+	f->win[x] = window;
+	if (tcp_flags & SG_TCP_SYN) {
+		sg__syn(f, x, tcp_flags, seq, ack, len, window, now_ns, o);
+		return;
+	}
+
+	fin = (tcp_flags & SG_TCP_FIN) ? 1 : 0;
+	end = seq + len + (__u32)fin;
+	newd = !(f->priv & SG_FP_NXT(x)) || SG_SEQ_GT(end, f->snd_nxt[x]);
+	if (newd) {
+		f->snd_nxt[x] = end;
+		f->priv |= SG_FP_NXT(x);
+	}
+	if ((fin && (f->priv & SG_FP_FIN(x))) || (len && !newd))
+		o->retrans = 1;
+
+	if (tcp_flags & SG_TCP_ACK) {
+		if (!(f->priv & SG_FP_NXT(y))) {
+			f->snd_nxt[y] = ack;
+			f->priv |= SG_FP_NXT(y);
+		}
+		/* 1. handshake: the client's ACK of the SYN-ACK */
+		if (x == SG_SIDE_CLIENT &&
+		    f->state[SG_SIDE_CLIENT] == SG_SYN_SENT &&
+		    f->state[SG_SIDE_SERVER] == SG_SYN_RCVD &&
+		    SG_SEQ_GT(ack, f->isn[SG_SIDE_SERVER]) &&
+		    SG_SEQ_GE(f->snd_nxt[SG_SIDE_SERVER], ack)) {
+			__u32 t = sg__us(f, now_ns), t0 = f->syn_us + f->rtt_syn_us;
+
+			f->rtt_ack_us = t > t0 ? t - t0 : 0;
+			sg__tr(f, o, SG_SIDE_CLIENT, SG_ESTABLISHED, SG_CAUSE_SYNACK, now_ns);
+			sg__tr(f, o, SG_SIDE_SERVER, SG_ESTABLISHED, SG_CAUSE_ACK, now_ns);
+		}
+		/* 2. x has received y's FIN */
+		acks_yfin = (f->priv & SG_FP_FIN(y)) && SG_SEQ_GT(ack, f->fin_seq[y]);
+		if (acks_yfin) {
+			st = f->state[x];
+			if (st == SG_ESTABLISHED)
+				sg__tr(f, o, x, SG_CLOSE_WAIT, SG_CAUSE_FIN, now_ns);
+			else if (st == SG_FIN_WAIT_1)
+				sg__tr(f, o, x, SG_CLOSING, SG_CAUSE_FIN, now_ns);
+			else if (st == SG_FIN_WAIT_2)
+				sg__tr(f, o, x, SG_TIME_WAIT, SG_CAUSE_FIN, now_ns);
+		}
+	}
+
+	/* 3. x closes */
+	st = f->state[x];
+	if (fin && !(f->priv & SG_FP_FIN(x)) &&
+	    (st == SG_ESTABLISHED || st == SG_CLOSE_WAIT)) {
+		f->fin_seq[x] = seq + len;
+		f->priv |= SG_FP_FIN(x);
+		if (f->close_how == SG_CLOSE_NONE) {
+			f->close_side = (__u8)x;
+			f->close_how = SG_CLOSE_FIN;
+		}
+		sg__tr(f, o, x, st == SG_ESTABLISHED ? SG_FIN_WAIT_1 : SG_LAST_ACK,
+		       SG_CAUSE_FIN, now_ns);
+	}
+
+	/* 4. y's FIN is acknowledged */
+	if (acks_yfin) {
+		st = f->state[y];
+		if (st == SG_FIN_WAIT_1) {
+			if (f->state[x] == SG_CLOSING) {
+				/* simultaneous close: this segment follows x's
+				 * FIN, so y got that FIN first */
+				sg__tr(f, o, y, SG_CLOSING, SG_CAUSE_FIN, now_ns);
+				sg__tr(f, o, y, SG_TIME_WAIT, SG_CAUSE_ACK, now_ns);
+			} else {
+				sg__tr(f, o, y, SG_FIN_WAIT_2, SG_CAUSE_ACK, now_ns);
+			}
+		} else if (st == SG_CLOSING) {
+			sg__tr(f, o, y, SG_TIME_WAIT, SG_CAUSE_ACK, now_ns);
+		} else if (st == SG_LAST_ACK) {
+			sg__tr(f, o, y, SG_CLOSED, SG_CAUSE_ACK, now_ns);
+		}
+	}
+}
+
+/*
+ * Initialise a new flow from the first segment seen. sender_is_lo comes
+ * from sg_flow_key_make(). SYN without ACK: the sender is the client
+ * (CLOSED->SYN_SENT). SYN-ACK: the receiver is the client (CLOSED->SYN_SENT,
+ * then LISTEN->SYN_RCVD). Anything else: mid-stream, both sides
+ * CLOSED->ESTABLISHED (MIDSTREAM), client = the higher-port ('hi')
+ * endpoint, then the segment itself is processed (a FIN or RST in it
+ * yields its transitions too). Counters start with this segment.
+ */
+SG_INLINE void sg_flow_init(struct sg_flow *f, int sender_is_lo, __u8 tcp_flags,
+			    __u32 seq, __u32 ack, __u32 payload_len, __u16 window,
+			    __u64 now_ns, int tfo, struct sg_fsm_out *out)
+{
+	sg__out_init(out);
+	if ((tcp_flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_SYN) {
+		sg__fresh_syn(f, sender_is_lo ? 1 : 0, seq, payload_len, window,
+			      now_ns, tfo, out);
+		return;
+	}
+	sg__zero(f);
+	f->start_ns = now_ns;
+	f->last_ns = now_ns;
+	if ((tcp_flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) ==
+	    (SG_TCP_SYN | SG_TCP_ACK)) {
+		/* SYN-ACK: its ack proves the client's SYN */
+		f->client_is_lo = sender_is_lo ? 0 : 1;
+		f->isn[SG_SIDE_CLIENT] = ack - 1;
+		f->snd_nxt[SG_SIDE_CLIENT] = ack;
+		f->priv = SG_FP_ISN(SG_SIDE_CLIENT) | SG_FP_NXT(SG_SIDE_CLIENT);
+		f->state[SG_SIDE_SERVER] = SG_LISTEN;
+		sg__tr(f, out, SG_SIDE_CLIENT, SG_SYN_SENT, SG_CAUSE_SYN, now_ns);
+		sg__segment(f, SG_SIDE_SERVER, tcp_flags, seq, ack, payload_len,
+			    window, now_ns, out);
+		return;
+	}
+	/* mid-stream */
+	f->client_is_lo = 0;
+	f->flags = SG_F_MIDSTREAM;
+	sg__tr(f, out, SG_SIDE_CLIENT, SG_ESTABLISHED, SG_CAUSE_MIDSTREAM, now_ns);
+	sg__tr(f, out, SG_SIDE_SERVER, SG_ESTABLISHED, SG_CAUSE_MIDSTREAM, now_ns);
+	if (sender_is_lo) {
+		f->snd_nxt[SG_SIDE_SERVER] = seq;
+		f->priv = SG_FP_NXT(SG_SIDE_SERVER);
+		sg__segment(f, SG_SIDE_SERVER, tcp_flags, seq, ack, payload_len,
+			    window, now_ns, out);
+	} else {
+		f->snd_nxt[SG_SIDE_CLIENT] = seq;
+		f->priv = SG_FP_NXT(SG_SIDE_CLIENT);
+		sg__segment(f, SG_SIDE_CLIENT, tcp_flags, seq, ack, payload_len,
+			    window, now_ns, out);
+	}
+}
+
+/*
+ * Feed one segment sent by the client (from_client=1) or by the server.
+ * After a call with out->new_syn set, the roles may have swapped (a pure
+ * SYN from the old server re-opened the tuple): read sg_flow_client_is_lo()
+ * again before labelling the transitions.
+ */
+SG_INLINE void sg_flow_segment(struct sg_flow *f, int from_client, __u8 tcp_flags,
+			       __u32 seq, __u32 ack, __u32 payload_len,
+			       __u16 window, __u64 now_ns, struct sg_fsm_out *out)
+{
+	sg__out_init(out);
+	/* two constant-side copies: every array index is a constant (BPF) */
+	if (from_client)
+		sg__segment(f, SG_SIDE_CLIENT, tcp_flags, seq, ack, payload_len,
+			    window, now_ns, out);
+	else
+		sg__segment(f, SG_SIDE_SERVER, tcp_flags, seq, ack, payload_len,
+			    window, now_ns, out);
+}
+
+SG_INLINE void sg__expire_side(struct sg_flow *f, int s, __u64 now_ns,
+			       __u64 time_wait_ns, __u64 half_open_ns,
+			       __u64 idle_ns, struct sg_fsm_out *o)
+{
+	__u8 st = f->state[s];
+	__u64 entered = f->start_ns + (__u64)f->state_ms[s] * 1000000;
+	__u64 in_state = now_ns > entered ? now_ns - entered : 0;
+	__u64 idle = now_ns > f->last_ns ? now_ns - f->last_ns : 0;
+
+	if (sg__idle_state(st))
+		return;
+	if ((st == SG_TIME_WAIT && time_wait_ns && in_state >= time_wait_ns) ||
+	    ((st == SG_SYN_SENT || st == SG_SYN_RCVD) && half_open_ns &&
+	     in_state >= half_open_ns) ||
+	    (idle_ns && idle >= idle_ns)) {
+		if (f->close_how == SG_CLOSE_NONE) {
+			f->close_side = (__u8)s;
+			f->close_how = SG_CLOSE_TIMEOUT;
+		}
+		sg__tr(f, o, s, SG_CLOSED, SG_CAUSE_TIMEOUT, now_ns);
+	}
+}
+
+/*
+ * Timers (userspace sweeper). TIME_WAIT lasts time_wait_ns, SYN_SENT and
+ * SYN_RCVD half_open_ns (both from when the state was entered, ms
+ * resolution), any state idle_ns after the flow's last segment; a zero
+ * duration disables that timer. Client first, then server. Returns 1 when
+ * the flow is over (client CLOSED, server CLOSED or never left LISTEN) and
+ * the entry can be deleted.
+ */
+SG_INLINE int sg_flow_expire(struct sg_flow *f, __u64 now_ns, __u64 time_wait_ns,
+			     __u64 half_open_ns, __u64 idle_ns,
+			     struct sg_fsm_out *out)
+{
+	sg__out_init(out);
+	sg__expire_side(f, SG_SIDE_CLIENT, now_ns, time_wait_ns, half_open_ns,
+			idle_ns, out);
+	sg__expire_side(f, SG_SIDE_SERVER, now_ns, time_wait_ns, half_open_ns,
+			idle_ns, out);
+	return f->state[SG_SIDE_CLIENT] == SG_CLOSED &&
+	       sg__idle_state(f->state[SG_SIDE_SERVER]);
+}
+
+#endif /* SG_FLOW_H */

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * synguard.h - names and records shared by the BPF programs and userspace:
+ * TCP endpoint states, transition causes, packet/drop counters, the
+ * configuration the loader writes and the ring-buffer event record.
+ *
+ * One name per concept: sg_state_name() spells a state exactly as the
+ * console and the JSON output show it.
+ */
+#ifndef SYNGUARD_H
+#define SYNGUARD_H
+
+#include "sg_types.h"
+
+#define SG_VERSION "0.1.0"
+
+/* TCP header flag bits (byte 13 of the header). */
+#define SG_TCP_FIN 0x01
+#define SG_TCP_SYN 0x02
+#define SG_TCP_RST 0x04
+#define SG_TCP_PSH 0x08
+#define SG_TCP_ACK 0x10
+#define SG_TCP_URG 0x20
+#define SG_TCP_ECE 0x40
+#define SG_TCP_CWR 0x80
+
+/* RFC 793 endpoint states. Order is stable: it is the wire format of events. */
+enum sg_state {
+	SG_CLOSED = 0,
+	SG_LISTEN,
+	SG_SYN_SENT,
+	SG_SYN_RCVD,
+	SG_ESTABLISHED,
+	SG_FIN_WAIT_1,
+	SG_FIN_WAIT_2,
+	SG_CLOSING,
+	SG_TIME_WAIT,
+	SG_CLOSE_WAIT,
+	SG_LAST_ACK,
+	SG_STATE_MAX,
+};
+
+/* Which endpoint of a flow: the one that sent the first SYN is the client. */
+enum sg_side {
+	SG_SIDE_CLIENT = 0,
+	SG_SIDE_SERVER = 1,
+};
+
+/* Why a transition happened. */
+enum sg_cause {
+	SG_CAUSE_SYN = 0,	/* a SYN was sent / received */
+	SG_CAUSE_SYNACK,	/* a SYN-ACK */
+	SG_CAUSE_ACK,		/* an acknowledgement */
+	SG_CAUSE_FIN,		/* a FIN */
+	SG_CAUSE_RST,		/* an acceptable RST */
+	SG_CAUSE_TIMEOUT,	/* a timer: 2MSL, half-open or idle expiry */
+	SG_CAUSE_REUSE,		/* a new SYN reused a 4-tuple in TIME_WAIT */
+	SG_CAUSE_COOKIE,	/* handshake completed through a synguard SYN cookie */
+	SG_CAUSE_MIDSTREAM,	/* flow already open when first seen */
+	SG_CAUSE_MAX,
+};
+
+/*
+ * Per-CPU packet counters: classes first, then drop and loss reasons.
+ * Every XDP_DROP increments exactly one SG_DROP_* reason.
+ */
+enum sg_counter {
+	SG_CNT_PACKETS = 0,	/* every frame seen by XDP */
+	SG_CNT_TCP,
+	SG_CNT_SYN,
+	SG_CNT_SYNACK,
+	SG_CNT_FIN,
+	SG_CNT_RST,
+	SG_CNT_OTHER,		/* not TCP (ARP, UDP, ICMP, ...) */
+	SG_CNT_MALFORMED,	/* truncated or invalid headers: passed untouched */
+	SG_CNT_EGRESS,		/* frames seen by TC egress */
+	SG_CNT_EGRESS_TCP,
+	/* SYN cookies */
+	SG_CNT_COOKIE_SENT,
+	SG_CNT_COOKIE_VALID,
+	SG_CNT_COOKIE_HANDOFF,	/* TC ingress: bpf_sk_assign_tcp_reqsk() succeeded */
+	SG_CNT_HANDOFF_FAIL,	/* TC ingress: handoff failed, packet left to the kernel */
+	/* drop reasons */
+	SG_DROP_COOKIE_BAD,	/* ACK to a protected port, no socket, bad cookie */
+	/* tracking losses: nothing lost silently */
+	SG_LOSS_RINGBUF,	/* ring buffer full: event not delivered */
+	SG_LOSS_FLOW_FULL,	/* flow map insert failed */
+	SG_LOSS_EMBRYO_FULL,	/* half-open map insert failed */
+	SG_CNT_FLOW_NEW,
+	SG_CNT_RETRANS,		/* retransmitted segments (no transition) */
+	SG_CNT_SYN_RETRANS,
+	SG_CNT_RST_IGNORED,	/* RST outside the window: changed nothing */
+	SG_CNT_FILTERED,	/* TCP segments skipped by the -p/-4/-6/address filters */
+	SG_CNT_MAX,
+};
+
+/* The value of the per-CPU counter array (one entry). */
+struct sg_counters {
+	__u64 c[SG_CNT_MAX];
+};
+
+/* Event record types (the JSON "type" key). */
+enum sg_event_type {
+	SG_EV_STATE = 1,	/* one endpoint changed state */
+	SG_EV_SYN_SUMMARY,	/* per-port SYN summary replacing per-SYN lines */
+	SG_EV_COOKIE,		/* per-port cookie counts */
+	SG_EV_ALERT,
+	SG_EV_LOSS,
+	SG_EV_STATS,
+};
+
+enum sg_alert_kind {
+	SG_ALERT_SYN_FLOOD_START = 1,
+	SG_ALERT_SYN_FLOOD_END,
+	SG_ALERT_CLOSE_WAIT,
+	SG_ALERT_TIME_WAIT,
+	SG_ALERT_COOKIES_ON,	/* --mode auto switched a port to cookies */
+	SG_ALERT_COOKIES_OFF,
+};
+
+/* Flow flags (struct sg_event.flags and the flow entry). */
+#define SG_F_MIDSTREAM	(1u << 0)	/* first seen already established */
+#define SG_F_TFO	(1u << 1)	/* data or a Fast Open cookie in the SYN */
+#define SG_F_COOKIE	(1u << 2)	/* handshake completed through our cookie */
+
+/*
+ * One ring-buffer record, fixed size. Addresses are in network
+ * byte order, IPv4 in addr[0]; ports in host byte order. The client is
+ * always saddr/sport.
+ */
+struct sg_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 type;		/* enum sg_event_type */
+	__u8 family;		/* 4 or 6 */
+	__u8 side;		/* enum sg_side */
+	__u8 from;		/* enum sg_state */
+	__u8 to;		/* enum sg_state */
+	__u8 cause;		/* enum sg_cause */
+	__u8 flags;		/* SG_F_* */
+	__u8 syn_retrans;
+	union {
+		struct {		/* SG_EV_STATE */
+			__u32 rtt_syn_us;	/* SYN -> SYN-ACK at the interface */
+			__u32 rtt_ack_us;	/* SYN-ACK -> ACK at the interface */
+			__u8 closer;		/* SG_CLOSER_*: who closed first, how */
+		};
+		struct {		/* SG_EV_SYN_SUMMARY, SG_EV_COOKIE: dport, 1 s */
+			__u32 syns;		/* SYNs (summary) / cookies sent */
+			__u32 valid;		/* cookies validated */
+			__u32 rejected;		/* cookies rejected */
+		};
+		struct {		/* SG_EV_ALERT */
+			__u32 alert;		/* enum sg_alert_kind */
+			__u32 value;		/* rate or count that triggered it */
+		};
+		struct {		/* SG_EV_LOSS */
+			__u32 counter;		/* enum sg_counter */
+			__u32 lost;		/* how many since the previous loss event */
+		};
+	};
+};
+
+/* Who closed first, and how (struct sg_event.closer). */
+enum sg_closer {
+	SG_CLOSER_NONE = 0,
+	SG_CLOSER_CLIENT_FIN,
+	SG_CLOSER_SERVER_FIN,
+	SG_CLOSER_CLIENT_RST,
+	SG_CLOSER_SERVER_RST,
+	SG_CLOSER_TIMEOUT,
+};
+
+#endif /* SYNGUARD_H */
