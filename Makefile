@@ -16,6 +16,8 @@ INCLUDES   := $(wildcard include/*.h)
 BPF_HDRS   := $(wildcard bpf/*.h)
 USER_SRCS  := $(filter-out user/synguard.c,$(wildcard user/*.c))
 USER_HDRS  := $(wildcard user/*.h)
+# modules the tests link (no main(), no event loop)
+USER_LIB   := $(filter-out user/demo.c,$(USER_SRCS))
 
 APP        := $(OUT)/synguard
 BPF_OBJ    := $(OUT)/synguard.bpf.o
@@ -53,10 +55,10 @@ $(OUT)/tcpkit: tests/tcpkit.c | $(OUT)
 # Userspace unit tests: each tests/unit/X.c is its own program; those named
 # test_user_* also link the userspace modules they test.
 $(OUT)/test_%: tests/unit/test_%.c $(INCLUDES) $(USER_HDRS) $(USER_SRCS) | $(OUT)
-	$(CC) $(CFLAGS) -Iuser -o $@ $< $(if $(findstring user_,$*),$(USER_SRCS) $(LIBS))
+	$(CC) $(CFLAGS) -Iuser -o $@ $< $(if $(findstring user_,$*),$(USER_LIB) $(LIBS))
 
-$(PROG_TESTS): tests/prog/test_prog.c $(wildcard tests/prog/*.h) $(SKEL) $(INCLUDES) $(USER_SRCS) $(USER_HDRS)
-	$(CC) $(CFLAGS) -Iuser -Itests/prog -o $@ tests/prog/test_prog.c $(USER_SRCS) $(LIBS)
+$(PROG_TESTS): $(wildcard tests/prog/*.c) $(wildcard tests/prog/*.h) $(SKEL) $(INCLUDES) $(USER_SRCS) $(USER_HDRS)
+	$(CC) $(CFLAGS) -Iuser -Itests/prog -o $@ $(wildcard tests/prog/*.c) $(USER_LIB) $(LIBS)
 
 test: all $(UNIT_TESTS) $(PROG_TESTS)
 	@bash tests/run.sh

@@ -41,6 +41,9 @@ struct sg_pkt {
 	__u32 daddr[4];
 	__u16 sport;			/* host order */
 	__u16 dport;
+	__u32 seq;			/* host order */
+	__u32 ack;
+	__u16 window;			/* raw header value */
 	__u16 l3_off;			/* offset of the IP header */
 	__u16 l4_off;			/* offset of the TCP header */
 	__u16 tcp_hlen;			/* TCP header length incl. options */
@@ -179,6 +182,9 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 		p->sport = bpf_ntohs(tcp->source);
 		p->dport = bpf_ntohs(tcp->dest);
 		p->flags = sg_tcp_flags(tcp);
+		p->seq = bpf_ntohl(tcp->seq);
+		p->ack = bpf_ntohl(tcp->ack_seq);
+		p->window = bpf_ntohs(tcp->window);
 	}
 	return SG_P_TCP;
 }

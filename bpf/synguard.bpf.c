@@ -13,6 +13,8 @@
 #include "synguard.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
+#include "sg_synproxy.h"
+#include "sg_track.h"
 
 #define TC_ACT_OK 0
 
@@ -53,7 +55,26 @@ int sg_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	sg_count_tcp(c, &p);
-	return XDP_PASS;
+
+	switch (sg_synproxy_xdp(ctx, &p, c)) {
+	case SG_SP_TX:
+		return XDP_TX;
+	case SG_SP_DROP:
+		return XDP_DROP;
+	case SG_SP_COOKIE_OK:
+		sg_track(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
+		return XDP_PASS;
+	default:
+		sg_track(&p, c, SG_TRACK_INGRESS);
+		return XDP_PASS;
+	}
+}
+
+/* TC ingress: only attached when cookies may be in use (--mode protect|auto). */
+SEC("tc")
+int sg_tc_ingress(struct __sk_buff *skb)
+{
+	return sg_synproxy_tc(skb);
 }
 
 SEC("tc")
@@ -68,5 +89,6 @@ int sg_tc_egress(struct __sk_buff *skb)
 	if (sg_parse(data, data_end, &p) != SG_P_TCP)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
+	sg_track(&p, c, SG_TRACK_EGRESS);
 	return TC_ACT_OK;
 }

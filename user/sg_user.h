@@ -91,6 +91,25 @@ int sg_attach_xdp(struct sg_attach *a, int prog_fd, enum sg_xdp_mode mode, bool 
 int sg_attach_tc(struct sg_attach *a, int egress_fd, int ingress_fd);
 void sg_detach_all(struct sg_attach *a);
 
+/*
+ * Feature modules. Each has: preload (before the BPF object is loaded: set
+ * rodata, check preconditions; non-zero = refuse to start), postload (fill
+ * maps), tick (called from the event loop about every 100 ms) and summary.
+ */
+struct synguard_bpf;
+int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
+int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
+void sg_cookie_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns);
+void sg_cookie_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
+int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
+int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
+void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns);
+void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* Print an event generated in userspace (timers, per-second summaries). */
+void sg_emit(const struct sg_event *e);
+/* now in bpf_ktime_get_ns() time (CLOCK_MONOTONIC) */
+__u64 sg_now_ns(void);
+
 /* demo.c */
 int sg_demo(int argc, char **argv);
 /* synguard.c: run the monitor loop on cfg->ifname in the current netns. */

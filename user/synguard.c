@@ -43,16 +43,52 @@ static const char doc[] =
 enum {
 	OPT_XDP_MODE = 0x100,
 	OPT_DURATION,
+	OPT_MODE,
+	OPT_PORTS,
+	OPT_SYN_THRESHOLD,
+	OPT_ROTATE,
+	OPT_TIME_WAIT,
+	OPT_HALF_OPEN,
+	OPT_IDLE,
+	OPT_MAX_FLOWS,
+	OPT_CLOSE_WAIT_ALERT,
+	OPT_TIME_WAIT_ALERT,
 };
 
 static const struct argp_option opts[] = {
-	{ "xdp-mode", OPT_XDP_MODE, "MODE", 0, "XDP attach mode: native (default) or skb", 0 },
+	{ NULL, 0, NULL, 0, "Attaching:", 1 },
+	{ "xdp-mode", OPT_XDP_MODE, "MODE", 0, "XDP attach mode: native (default) or skb", 1 },
 	{ "force", 'f', NULL, 0, "Replace an XDP program already on IFACE", 0 },
-	{ "interval", 'i', "SEC", 0, "Print a stats line every SEC seconds", 0 },
-	{ "duration", OPT_DURATION, "SEC", 0, "Detach and exit after SEC seconds", 0 },
-	{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
-	{ "quiet", 'q', NULL, 0, "No per-event lines: stats and summary only", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 0 },
+	{ "duration", OPT_DURATION, "SEC", 0, "Detach and exit after SEC seconds", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "interval", 'i', "SEC", 0, "Print a stats line (counters, flows by state) every SEC seconds", 2 },
+	{ "json", 'j', NULL, 0, "One JSON object per line", 2 },
+	{ "quiet", 'q', NULL, 0, "No per-transition lines: stats, alerts and summary only", 2 },
+	{ "timestamp", 'T', "STYLE", OPTION_ARG_OPTIONAL,
+	  "Timestamps: time (default), iso, unix, none; -T alone = iso", 2 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 2 },
+	{ NULL, 0, NULL, 0, "Tracking filters (applied in BPF):", 3 },
+	{ "port", 'p', "PORTS", 0, "Only flows with this port on either side (list: 80,443,8000-8010)", 3 },
+	{ "ipv4", '4', NULL, 0, "Only IPv4 flows", 3 },
+	{ "ipv6", '6', NULL, 0, "Only IPv6 flows", 3 },
+	{ "addr", 'a', "CIDR", 0, "Only flows with an endpoint in CIDR (repeatable, up to 8)", 3 },
+	{ NULL, 0, NULL, 0, "Tracking timers and limits:", 4 },
+	{ "time-wait", OPT_TIME_WAIT, "SEC", 0, "TIME_WAIT -> CLOSED after SEC (2MSL; default 60)", 4 },
+	{ "half-open", OPT_HALF_OPEN, "SEC", 0, "Handshakes not completed in SEC expire (default 30)", 4 },
+	{ "idle", OPT_IDLE, "SEC", 0, "Flows idle for SEC expire (default 7200)", 4 },
+	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flow table size (default 262144; 128 bytes each)", 4 },
+	{ "close-wait-alert", OPT_CLOSE_WAIT_ALERT, "SEC", 0,
+	  "Alert when a flow stays in CLOSE_WAIT longer than SEC (default 60)", 4 },
+	{ "time-wait-alert", OPT_TIME_WAIT_ALERT, "N", 0,
+	  "Alert when more than N flows are in TIME_WAIT (default 10000)", 4 },
+	{ NULL, 0, NULL, 0, "SYN-flood defence:", 5 },
+	{ "mode", OPT_MODE, "MODE", 0,
+	  "monitor (default: never changes a packet), protect (SYN cookies for protected ports), "
+	  "auto (cookies while a port's SYN rate is over --syn-threshold)", 5 },
+	{ "ports", OPT_PORTS, "PORTS", 0, "Protected ports (default: every port with a listener)", 5 },
+	{ "syn-threshold", OPT_SYN_THRESHOLD, "PPS", 0,
+	  "SYN rate per port for flood alerts, SYN summaries and --mode auto (default 1000)", 5 },
+	{ "rotate", OPT_ROTATE, "SEC", 0, "Cookie secret rotation period (default 60)", 5 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -88,6 +124,83 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'v':
 		cfg.verbose = true;
 		break;
+	case 'T':
+		if (!arg || !strcmp(arg, "iso"))
+			cfg.ts_style = SG_TS_ISO;
+		else if (!strcmp(arg, "time"))
+			cfg.ts_style = SG_TS_TIME;
+		else if (!strcmp(arg, "unix"))
+			cfg.ts_style = SG_TS_UNIX;
+		else if (!strcmp(arg, "none"))
+			cfg.ts_style = SG_TS_NONE;
+		else
+			argp_error(state, "-T must be time, iso, unix or none, not '%s'", arg);
+		break;
+	case 'p':
+		if (sg_parse_port_list(arg, cfg.ports, SG_MAX_PORTS, &cfg.nports))
+			argp_error(state, "invalid port list '%s' (1-65535, e.g. 80,443,8000-8010; at most %d)",
+				   arg, SG_MAX_PORTS);
+		break;
+	case '4':
+		cfg.only4 = true;
+		break;
+	case '6':
+		cfg.only6 = true;
+		break;
+	case 'a':
+		if (cfg.ncidrs >= SG_MAX_CIDRS)
+			argp_error(state, "at most %d --addr filters", SG_MAX_CIDRS);
+		if (sg_parse_cidr(arg, &cfg.cidrs[cfg.ncidrs]))
+			argp_error(state, "invalid address or CIDR '%s'", arg);
+		cfg.ncidrs++;
+		break;
+	case OPT_TIME_WAIT:
+		if (sg_parse_u32(arg, 1, 3600, &cfg.time_wait))
+			argp_error(state, "invalid --time-wait '%s' (seconds, 1-3600)", arg);
+		break;
+	case OPT_HALF_OPEN:
+		if (sg_parse_u32(arg, 1, 3600, &cfg.half_open))
+			argp_error(state, "invalid --half-open '%s' (seconds, 1-3600)", arg);
+		break;
+	case OPT_IDLE:
+		if (sg_parse_u32(arg, 1, 604800, &cfg.idle))
+			argp_error(state, "invalid --idle '%s' (seconds, 1-604800)", arg);
+		break;
+	case OPT_MAX_FLOWS:
+		if (sg_parse_u32(arg, 1024, 16777216, &cfg.max_flows))
+			argp_error(state, "invalid --max-flows '%s' (1024-16777216)", arg);
+		break;
+	case OPT_CLOSE_WAIT_ALERT:
+		if (sg_parse_u32(arg, 1, 86400, &cfg.close_wait_alert))
+			argp_error(state, "invalid --close-wait-alert '%s' (seconds, 1-86400)", arg);
+		break;
+	case OPT_TIME_WAIT_ALERT:
+		if (sg_parse_u32(arg, 1, 16777216, &cfg.time_wait_alert))
+			argp_error(state, "invalid --time-wait-alert '%s'", arg);
+		break;
+	case OPT_MODE:
+		if (!strcmp(arg, "monitor"))
+			cfg.mode = SG_MODE_MONITOR;
+		else if (!strcmp(arg, "protect"))
+			cfg.mode = SG_MODE_PROTECT;
+		else if (!strcmp(arg, "auto"))
+			cfg.mode = SG_MODE_AUTO;
+		else
+			argp_error(state, "--mode must be monitor, protect or auto, not '%s'", arg);
+		break;
+	case OPT_PORTS:
+		if (sg_parse_port_list(arg, cfg.prot_ports, SG_MAX_PORTS, &cfg.nprot_ports))
+			argp_error(state, "invalid --ports '%s' (1-65535, e.g. 80,443; at most %d)", arg,
+				   SG_MAX_PORTS);
+		break;
+	case OPT_SYN_THRESHOLD:
+		if (sg_parse_u32(arg, 1, 100000000, &cfg.syn_threshold))
+			argp_error(state, "invalid --syn-threshold '%s' (SYNs per second, >= 1)", arg);
+		break;
+	case OPT_ROTATE:
+		if (sg_parse_u32(arg, 1, 86400, &cfg.rotate))
+			argp_error(state, "invalid --rotate '%s' (seconds, 1-86400)", arg);
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -97,6 +210,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		cfg.ifname = arg;
 		break;
 	case ARGP_KEY_END:
+		if (cfg.only4 && cfg.only6)
+			argp_error(state, "-4 and -6 exclude each other");
 		if (!cfg.ifname)
 			argp_error(state, "no interface given (or use 'synguard demo')");
 		break;
@@ -180,23 +295,32 @@ static void print_counters(const char *what, const __u64 *c, const __u64 *prev, 
 	fflush(stdout);
 }
 
-struct run_ctx {
-	__u64 boot_offset;
-	__u64 events;
-};
+static __u64 boot_offset;
+
+__u64 sg_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void sg_emit(const struct sg_event *e)
+{
+	char line[512];
+
+	/* -q keeps alerts, losses and summaries; it drops per-transition lines. */
+	if (cfg.quiet && e->type == SG_EV_STATE)
+		return;
+	sg_format_event(e, cfg.json, cfg.ts_style, boot_offset, line, sizeof(line));
+	fputs(line, stdout);
+	fputc('\n', stdout);
+}
 
 static int on_event(void *ctx, void *data, size_t len)
 {
-	struct run_ctx *rc = ctx;
-	char line[512];
-
-	if (len < sizeof(struct sg_event))
-		return 0;
-	rc->events++;
-	if (cfg.quiet)
-		return 0;
-	sg_format_event(data, cfg.json, cfg.ts_style, rc->boot_offset, line, sizeof(line));
-	puts(line);
+	if (len >= sizeof(struct sg_event))
+		sg_emit(data);
 	return 0;
 }
 
@@ -218,8 +342,8 @@ static int check_kernel(void)
 
 int sg_run(struct sg_config *c)
 {
+	static const char *const mode_name[] = { "monitor", "protect", "auto" };
 	struct sg_attach at = { .tc_egress_fd = -1, .tc_ingress_fd = -1 };
-	struct run_ctx rc = { .boot_offset = sg_boot_offset_ns() };
 	struct ring_buffer *rb = NULL;
 	struct synguard_bpf *skel = NULL;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {};
@@ -228,6 +352,7 @@ int sg_run(struct sg_config *c)
 
 	if (c != &cfg)
 		cfg = *c;
+	boot_offset = sg_boot_offset_ns();
 	libbpf_set_print(libbpf_print);
 
 	err = sg_check_iface(cfg.ifname, &at.ifindex);
@@ -249,6 +374,10 @@ int sg_run(struct sg_config *c)
 		fprintf(stderr, "synguard: opening BPF object failed: %s\n", strerror(-err));
 		goto out;
 	}
+	if (sg_track_preload(skel, &cfg) || sg_cookie_preload(skel, &cfg)) {
+		err = -EINVAL;
+		goto out;
+	}
 	err = synguard_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "synguard: loading BPF programs failed: %s (run with -v for the verifier log)\n",
@@ -256,14 +385,20 @@ int sg_run(struct sg_config *c)
 		goto out;
 	}
 
+	if (sg_track_postload(skel, &cfg) || sg_cookie_postload(skel, &cfg)) {
+		err = -EINVAL;
+		goto out;
+	}
+
 	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp), cfg.xdp_mode, cfg.force);
 	if (err)
 		goto out;
-	err = sg_attach_tc(&at, bpf_program__fd(skel->progs.sg_tc_egress), -1);
+	err = sg_attach_tc(&at, bpf_program__fd(skel->progs.sg_tc_egress),
+			   cfg.mode == SG_MODE_MONITOR ? -1 : bpf_program__fd(skel->progs.sg_tc_ingress));
 	if (err)
 		goto out;
 
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, &rc, NULL);
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, NULL, NULL);
 	if (!rb) {
 		err = -errno;
 		fprintf(stderr, "synguard: ring buffer setup failed: %s\n", strerror(-err));
@@ -271,11 +406,12 @@ int sg_run(struct sg_config *c)
 	}
 
 	if (!cfg.json)
-		printf("synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress, mode monitor\n",
-		       SG_VERSION, at.ifname, at.ifindex, cfg.xdp_mode == SG_XDP_SKB ? "skb" : "native");
+		printf("synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s\n",
+		       SG_VERSION, at.ifname, at.ifindex, cfg.xdp_mode == SG_XDP_SKB ? "skb" : "native",
+		       at.tc_ingress_attached ? "+ingress" : "", mode_name[cfg.mode]);
 	else
-		printf("{\"type\":\"start\",\"iface\":\"%s\",\"ifindex\":%d,\"xdp_mode\":\"%s\",\"mode\":\"monitor\"}\n",
-		       at.ifname, at.ifindex, cfg.xdp_mode == SG_XDP_SKB ? "skb" : "native");
+		printf("{\"type\":\"start\",\"iface\":\"%s\",\"ifindex\":%d,\"xdp_mode\":\"%s\",\"mode\":\"%s\"}\n",
+		       at.ifname, at.ifindex, cfg.xdp_mode == SG_XDP_SKB ? "skb" : "native", mode_name[cfg.mode]);
 	fflush(stdout);
 
 	start = last_tick = now_s();
@@ -293,6 +429,8 @@ int sg_run(struct sg_config *c)
 		}
 		err = 0;
 		t = now_s();
+		sg_track_tick(skel, &cfg, sg_now_ns());
+		sg_cookie_tick(skel, &cfg, sg_now_ns());
 		if (cfg.interval > 0 && t - last_tick >= cfg.interval) {
 			if (!read_counters(skel, cnt))
 				print_counters("stats", cnt, prev, t - last_tick);
@@ -306,6 +444,8 @@ int sg_run(struct sg_config *c)
 	ring_buffer__consume(rb);
 	if (!read_counters(skel, cnt))
 		print_counters("summary", cnt, NULL, 0);
+	sg_track_summary(skel, &cfg);
+	sg_cookie_summary(skel, &cfg);
 
 out:
 	ring_buffer__free(rb);
