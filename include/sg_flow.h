@@ -491,6 +491,74 @@ SG_INLINE void sg_flow_init(struct sg_flow *f, int sender_is_lo, __u8 tcp_flags,
 }
 
 /*
+ * A handshake completed through a synguard SYN cookie: the SYN and SYN-ACK
+ * never reached the kernel or the tracker, the client's ACK (sent by the
+ * endpoint sender_is_lo names) proves both. Client SYN_SENT->ESTABLISHED and
+ * server SYN_RCVD->ESTABLISHED, cause COOKIE.
+ */
+SG_INLINE void sg_flow_init_cookie(struct sg_flow *f, int sender_is_lo, __u32 seq,
+				   __u32 ack, __u32 payload_len, __u16 window,
+				   __u64 now_ns, struct sg_fsm_out *out)
+{
+	sg__out_init(out);
+	sg__zero(f);
+	f->start_ns = now_ns;
+	f->last_ns = now_ns;
+	f->client_is_lo = sender_is_lo ? 1 : 0;
+	f->flags = SG_F_COOKIE;
+	f->isn[SG_SIDE_CLIENT] = seq - 1;
+	f->isn[SG_SIDE_SERVER] = ack - 1;
+	f->snd_nxt[SG_SIDE_CLIENT] = seq + payload_len;
+	f->snd_nxt[SG_SIDE_SERVER] = ack;
+	f->priv = SG_FP_ISN(SG_SIDE_CLIENT) | SG_FP_NXT(SG_SIDE_CLIENT) |
+		  SG_FP_ISN(SG_SIDE_SERVER) | SG_FP_NXT(SG_SIDE_SERVER);
+	f->win[SG_SIDE_CLIENT] = window;
+	f->pkts[SG_SIDE_CLIENT] = 1;
+	f->bytes[SG_SIDE_CLIENT] = payload_len;
+	f->state[SG_SIDE_CLIENT] = SG_SYN_SENT;
+	f->state[SG_SIDE_SERVER] = SG_SYN_RCVD;
+	sg__tr(f, out, SG_SIDE_CLIENT, SG_ESTABLISHED, SG_CAUSE_COOKIE, now_ns);
+	sg__tr(f, out, SG_SIDE_SERVER, SG_ESTABLISHED, SG_CAUSE_COOKIE, now_ns);
+}
+
+/*
+ * Fill a state event from a flow and one of its transitions: the client
+ * is always the source.
+ */
+SG_INLINE void sg_flow_event(struct sg_event *e, const struct sg_flow_key *k,
+			     const struct sg_flow *f, const struct sg_tr *t, __u64 now_ns)
+{
+	const __u32 *ca = f->client_is_lo ? k->addr_lo : k->addr_hi;
+	const __u32 *sa = f->client_is_lo ? k->addr_hi : k->addr_lo;
+	__u8 closer = 0;
+
+	e->ts_ns = now_ns;
+	e->type = SG_EV_STATE;
+	e->family = k->family;
+	e->saddr[0] = ca[0]; e->saddr[1] = ca[1]; e->saddr[2] = ca[2]; e->saddr[3] = ca[3];
+	e->daddr[0] = sa[0]; e->daddr[1] = sa[1]; e->daddr[2] = sa[2]; e->daddr[3] = sa[3];
+	e->sport = f->client_is_lo ? k->port_lo : k->port_hi;
+	e->dport = f->client_is_lo ? k->port_hi : k->port_lo;
+	e->side = t->side;
+	e->from = t->from;
+	e->to = t->to;
+	e->cause = t->cause;
+	e->flags = f->flags;
+	e->syn_retrans = f->syn_retrans;
+	e->rtt_syn_us = f->rtt_syn_us;
+	e->rtt_ack_us = f->rtt_ack_us;
+	if (t->to == SG_CLOSED) {
+		if (f->close_how == SG_CLOSE_FIN)
+			closer = f->close_side == SG_SIDE_CLIENT ? SG_CLOSER_CLIENT_FIN : SG_CLOSER_SERVER_FIN;
+		else if (f->close_how == SG_CLOSE_RST)
+			closer = f->close_side == SG_SIDE_CLIENT ? SG_CLOSER_CLIENT_RST : SG_CLOSER_SERVER_RST;
+		else if (f->close_how == SG_CLOSE_TIMEOUT)
+			closer = SG_CLOSER_TIMEOUT;
+	}
+	e->closer = closer;
+}
+
+/*
  * Feed one segment sent by the client (from_client=1) or by the server.
  * After a call with out->new_syn set, the roles may have swapped (a pure
  * SYN from the old server re-opened the tuple): read sg_flow_client_is_lo()

@@ -122,6 +122,8 @@ enum sg_alert_kind {
 #define SG_F_MIDSTREAM	(1u << 0)	/* first seen already established */
 #define SG_F_TFO	(1u << 1)	/* data or a Fast Open cookie in the SYN */
 #define SG_F_COOKIE	(1u << 2)	/* handshake completed through our cookie */
+#define SG_F_QUIET	(1u << 3)	/* opened during a SYN flood: handshake lines summarised */
+#define SG_F_ALERTED	(1u << 4)	/* a CLOSE_WAIT alert was raised for this flow */
 
 /*
  * One ring-buffer record, fixed size. Addresses are in network

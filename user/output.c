@@ -111,6 +111,13 @@ static int format_json(const struct sg_event *e, const char *ts, char *buf, size
 				"\"rejected\":%u,\"interval_s\":1}",
 				ts, e->dport, e->syns, e->valid, e->rejected);
 	case SG_EV_ALERT:
+		if (e->family)	/* about one flow (CLOSE_WAIT) */
+			return snprintf(buf, len,
+					"{\"ts\":\"%s\",\"type\":\"alert\",\"alert\":\"%s\",\"family\":%u,"
+					"\"saddr\":\"%s\",\"sport\":%u,\"daddr\":\"%s\",\"dport\":%u,\"side\":\"%s\","
+					"\"value\":%u}",
+					ts, sg_alert_name(e->alert), e->family, sa, e->sport, da, e->dport,
+					sg_side_name(e->side), e->value);
 		return snprintf(buf, len,
 				"{\"ts\":\"%s\",\"type\":\"alert\",\"alert\":\"%s\",\"dport\":%u,\"value\":%u}",
 				ts, sg_alert_name(e->alert), e->dport, e->value);
@@ -157,8 +164,11 @@ static int format_text(const struct sg_event *e, const char *ts, char *buf, size
 		return snprintf(buf, len, "%s%sport %u cookies: sent %u, validated %u, rejected %u in 1s", ts,
 				sep, e->dport, e->syns, e->valid, e->rejected);
 	case SG_EV_ALERT:
-		return snprintf(buf, len, "%s%sALERT %s port %u value %u", ts, sep, sg_alert_name(e->alert),
-				e->dport, e->value);
+		if (e->family)
+			return snprintf(buf, len, "%s%s%-22s -> %-22s %-6s ALERT %s for %us", ts, sep, src, dst,
+					sg_side_name(e->side), sg_alert_name(e->alert), e->value);
+		return snprintf(buf, len, "%s%sALERT %s%s%.0u value %u", ts, sep, sg_alert_name(e->alert),
+				e->dport ? " port " : "", e->dport, e->value);
 	case SG_EV_LOSS:
 		return snprintf(buf, len, "%s%sLOSS %u %s", ts, sep, e->lost, sg_counter_name(e->counter));
 	default:

@@ -105,6 +105,10 @@ int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
 int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
 void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns);
 void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* Events printed so far, by enum sg_event_type (quiet ones included). */
+extern __u64 sg_emitted[SG_EV_STATS + 1];
+/* Flow counts by state from the last sweep, for the stats line. */
+int sg_track_format_states(char *buf, size_t len, bool json);
 /* Print an event generated in userspace (timers, per-second summaries). */
 void sg_emit(const struct sg_event *e);
 /* now in bpf_ktime_get_ns() time (CLOCK_MONOTONIC) */

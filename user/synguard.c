@@ -270,7 +270,7 @@ static void print_counters(const char *what, const __u64 *c, const __u64 *prev, 
 {
 	static const int shown[] = { SG_CNT_PACKETS, SG_CNT_TCP, SG_CNT_SYN, SG_CNT_SYNACK, SG_CNT_FIN,
 				     SG_CNT_RST, SG_CNT_OTHER, SG_CNT_MALFORMED, SG_CNT_EGRESS_TCP };
-	char ts[40];
+	char ts[40], states[512];
 	size_t i;
 
 	sg_format_time(sg_boot_offset_ns() + (__u64)(now_s() * 1e9), cfg.ts_style, cfg.json, ts, sizeof(ts));
@@ -280,7 +280,8 @@ static void print_counters(const char *what, const __u64 *c, const __u64 *prev, 
 			printf(",\"%s\":%llu", sg_counter_name(i), (unsigned long long)c[i]);
 		if (prev && secs > 0)
 			printf(",\"pps\":%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
-		printf("}\n");
+		sg_track_format_states(states, sizeof(states), true);
+		printf("%s}\n", states);
 	} else {
 		printf("%s%s%s:", ts, ts[0] ? " " : "", what);
 		for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
@@ -290,7 +291,8 @@ static void print_counters(const char *what, const __u64 *c, const __u64 *prev, 
 				printf(" %s=%llu", sg_counter_name(i), (unsigned long long)c[i]);
 		if (prev && secs > 0)
 			printf(" pps=%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
-		printf("\n");
+		sg_track_format_states(states, sizeof(states), false);
+		printf("%s\n", states);
 	}
 	fflush(stdout);
 }
@@ -309,6 +311,8 @@ void sg_emit(const struct sg_event *e)
 {
 	char line[512];
 
+	if (e->type <= SG_EV_STATS)
+		sg_emitted[e->type]++;
 	/* -q keeps alerts, losses and summaries; it drops per-transition lines. */
 	if (cfg.quiet && e->type == SG_EV_STATE)
 		return;
