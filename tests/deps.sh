@@ -20,6 +20,7 @@ need=(
 	"/usr/include/linux/bpf.h:linux-libc-dev"
 	"pkg-config:pkg-config"
 	"jq:jq"
+	"ethtool:ethtool"
 	"sysctl:procps"
 )
 missing=()
