@@ -16,8 +16,8 @@ INCLUDES   := $(wildcard include/*.h)
 BPF_HDRS   := $(wildcard bpf/*.h)
 USER_SRCS  := $(filter-out user/synguard.c,$(wildcard user/*.c))
 USER_HDRS  := $(wildcard user/*.h)
-# modules the tests link (no main(), no event loop)
-USER_LIB   := $(filter-out user/demo.c,$(USER_SRCS))
+# pure modules the tests link (no BPF object, no event loop)
+USER_LIB   := user/parse.c user/output.c
 
 APP        := $(OUT)/synguard
 BPF_OBJ    := $(OUT)/synguard.bpf.o

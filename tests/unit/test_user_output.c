@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* test_user_output.c - option value parsing and event formatting (text, JSON). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sg_user.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                        \
+	do {                                                                    \
+		if (cond) {                                                     \
+			passed++;                                               \
+		} else {                                                        \
+			failed++;                                               \
+			printf("  FAIL ");                                      \
+			printf(__VA_ARGS__);                                    \
+			printf("  <-- %s\n", #cond);                            \
+		}                                                               \
+	} while (0)
+
+static void test_parsers(void)
+{
+	__u16 ports[SG_MAX_PORTS];
+	struct sg_cidr c;
+	double d;
+	__u32 u;
+	int n;
+
+	CHECK(!sg_parse_u32("42", 1, 100, &u) && u == 42, "u32 42");
+	CHECK(sg_parse_u32("0", 1, 100, &u), "u32 below min refused");
+	CHECK(sg_parse_u32("101", 1, 100, &u), "u32 above max refused");
+	CHECK(sg_parse_u32("-1", 0, 100, &u), "u32 negative refused");
+	CHECK(sg_parse_u32("12x", 0, 100, &u), "u32 trailing junk refused");
+	CHECK(sg_parse_u32("", 0, 100, &u), "u32 empty refused");
+	CHECK(sg_parse_u32("99999999999999999999", 0, ~0u, &u), "u32 overflow refused");
+	CHECK(!sg_parse_seconds("0.5", 0.1, 10, &d) && d == 0.5, "seconds 0.5");
+	CHECK(sg_parse_seconds("nan", 0.1, 10, &d), "seconds nan refused");
+	CHECK(sg_parse_seconds("0.01", 0.1, 10, &d), "seconds below min refused");
+
+	CHECK(!sg_parse_port_list("80,443,8000-8002", ports, SG_MAX_PORTS, &n) && n == 5 && ports[0] == 80 &&
+		      ports[1] == 443 && ports[4] == 8002,
+	      "port list with a range");
+	CHECK(sg_parse_port_list("0", ports, SG_MAX_PORTS, &n), "port 0 refused");
+	CHECK(sg_parse_port_list("65536", ports, SG_MAX_PORTS, &n), "port 65536 refused");
+	CHECK(sg_parse_port_list("90-80", ports, SG_MAX_PORTS, &n), "reversed range refused");
+	CHECK(sg_parse_port_list("1-100", ports, SG_MAX_PORTS, &n), "more than the maximum refused");
+	CHECK(sg_parse_port_list("80,,", ports, SG_MAX_PORTS, &n) == 0 && n == 1, "empty items skipped");
+	CHECK(sg_parse_port_list("http", ports, SG_MAX_PORTS, &n), "names refused");
+
+	CHECK(!sg_parse_cidr("10.1.2.3/8", &c) && c.family == 4 && c.prefix == 8 && c.addr[0] == htonl(0x0a000000),
+	      "IPv4 CIDR, host bits cleared");
+	CHECK(!sg_parse_cidr("10.1.2.3", &c) && c.prefix == 32 && c.addr[0] == htonl(0x0a010203), "bare IPv4");
+	CHECK(!sg_parse_cidr("fd00:1::5/64", &c) && c.family == 6 && c.prefix == 64 && c.addr[2] == 0 &&
+		      c.addr[0] == htonl(0xfd000001),
+	      "IPv6 CIDR");
+	CHECK(!sg_parse_cidr("fd00::1/127", &c) && c.addr[3] == 0, "IPv6 /127 clears the last bit");
+	CHECK(sg_parse_cidr("10.0.0.0/33", &c), "IPv4 /33 refused");
+	CHECK(sg_parse_cidr("300.0.0.0/8", &c), "bad address refused");
+	CHECK(sg_parse_cidr("fd00::/129", &c), "IPv6 /129 refused");
+}
+
+static void test_format(void)
+{
+	struct sg_event e = { .type = SG_EV_STATE, .family = 4, .sport = 51234, .dport = 8080,
+			      .side = SG_SIDE_SERVER, .from = SG_SYN_RCVD, .to = SG_ESTABLISHED,
+			      .cause = SG_CAUSE_ACK };
+	__u64 wall = 1795310150123456000ull; /* 2026-11-22T01:15:50.123456Z */
+	char buf[512];
+
+	inet_pton(AF_INET, "10.0.0.2", e.saddr);
+	inet_pton(AF_INET, "10.0.0.1", e.daddr);
+	e.rtt_syn_us = 40;
+	e.rtt_ack_us = 60;
+	sg_format_event(&e, true, SG_TS_TIME, 0, buf, sizeof(buf));
+	e.ts_ns = wall;
+	sg_format_event(&e, true, SG_TS_TIME, 0, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "{\"ts\":\"2026-11-22T01:15:50.123456Z\",\"type\":\"state\",\"family\":4,"
+			   "\"saddr\":\"10.0.0.2\",\"sport\":51234,\"daddr\":\"10.0.0.1\",\"dport\":8080,"
+			   "\"side\":\"server\",\"from\":\"SYN_RCVD\",\"to\":\"ESTABLISHED\",\"cause\":\"ACK\","
+			   "\"rtt_syn_us\":40,\"rtt_ack_us\":60}"),
+	      "state event JSON: %s\n", buf);
+	sg_format_event(&e, false, SG_TS_NONE, 0, buf, sizeof(buf));
+	CHECK(strstr(buf, "10.0.0.2:51234") && strstr(buf, "10.0.0.1:8080") &&
+		      strstr(buf, "10.0.0.2:51234") < strstr(buf, "10.0.0.1:8080") && strstr(buf, "server") &&
+		      strstr(buf, "SYN_RCVD") && strstr(buf, "ESTABLISHED") && strstr(buf, "rtt=0.100ms"),
+	      "state event text, client on the left: %s\n", buf);
+
+	e.family = 6;
+	inet_pton(AF_INET6, "fd00::2", e.saddr);
+	inet_pton(AF_INET6, "fd00::1", e.daddr);
+	e.to = SG_CLOSED;
+	e.from = SG_LAST_ACK;
+	e.closer = SG_CLOSER_CLIENT_FIN;
+	e.flags = SG_F_MIDSTREAM;
+	sg_format_event(&e, false, SG_TS_NONE, 0, buf, sizeof(buf));
+	CHECK(strstr(buf, "[fd00::2]:51234") && strstr(buf, "closed_by=client FIN") && strstr(buf, "[midstream]"),
+	      "IPv6 text with closer and midstream: %s\n", buf);
+	sg_format_event(&e, true, SG_TS_NONE, 0, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"saddr\":\"fd00::2\"") && strstr(buf, "\"closed_by\":\"client FIN\"") &&
+		      strstr(buf, "\"midstream\":true") && !strstr(buf, "rtt_syn_us"),
+	      "IPv6 JSON with closer and midstream: %s\n", buf);
+
+	memset(&e, 0, sizeof(e));
+	e.type = SG_EV_COOKIE;
+	e.dport = 443;
+	e.syns = 1000;
+	e.valid = 7;
+	e.rejected = 3;
+	sg_format_event(&e, true, SG_TS_NONE, wall, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"type\":\"cookie\"") && strstr(buf, "\"dport\":443") && strstr(buf, "\"sent\":1000") &&
+		      strstr(buf, "\"validated\":7") && strstr(buf, "\"rejected\":3"),
+	      "cookie summary JSON: %s\n", buf);
+	memset(&e, 0, sizeof(e));
+	e.type = SG_EV_LOSS;
+	e.counter = SG_LOSS_RINGBUF;
+	e.lost = 12;
+	sg_format_event(&e, true, SG_TS_NONE, wall, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"type\":\"loss\"") && strstr(buf, "\"what\":\"lost_events\"") && strstr(buf, "\"lost\":12"),
+	      "loss JSON: %s\n", buf);
+	memset(&e, 0, sizeof(e));
+	e.type = SG_EV_ALERT;
+	e.alert = SG_ALERT_SYN_FLOOD_START;
+	e.value = 50000;
+	sg_format_event(&e, true, SG_TS_NONE, wall, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"alert\":\"syn_flood_start\"") && strstr(buf, "\"value\":50000"), "alert JSON: %s\n",
+	      buf);
+
+	for (unsigned int s = 0; s < SG_STATE_MAX; s++)
+		CHECK(strcmp(sg_state_name(s), "?"), "state %u has a name", s);
+	for (unsigned int c = 0; c < SG_CAUSE_MAX; c++)
+		CHECK(strcmp(sg_cause_name(c), "?"), "cause %u has a name", c);
+	for (unsigned int c = 0; c < SG_CNT_MAX; c++)
+		CHECK(strcmp(sg_counter_name(c), "?"), "counter %u has a name", c);
+}
+
+int main(void)
+{
+	test_parsers();
+	test_format();
+	printf("user_output: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
