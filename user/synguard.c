@@ -51,6 +51,7 @@ enum {
 	OPT_HALF_OPEN,
 	OPT_IDLE,
 	OPT_MAX_FLOWS,
+	OPT_MAX_HALFOPEN,
 	OPT_CLOSE_WAIT_ALERT,
 	OPT_TIME_WAIT_ALERT,
 };
@@ -77,6 +78,7 @@ static const struct argp_option opts[] = {
 	{ "half-open", OPT_HALF_OPEN, "SEC", 0, "Handshakes not completed in SEC expire (default 30)", 4 },
 	{ "idle", OPT_IDLE, "SEC", 0, "Flows idle for SEC expire (default 7200)", 4 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flow table size (default 262144; 128 bytes each)", 4 },
+	{ "max-halfopen", OPT_MAX_HALFOPEN, "N", 0, "Half-open (handshake) table size (default 65536)", 4 },
 	{ "close-wait-alert", OPT_CLOSE_WAIT_ALERT, "SEC", 0,
 	  "Alert when a flow stays in CLOSE_WAIT longer than SEC (default 60)", 4 },
 	{ "time-wait-alert", OPT_TIME_WAIT_ALERT, "N", 0,
@@ -169,6 +171,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_FLOWS:
 		if (sg_parse_u32(arg, 1024, 16777216, &cfg.max_flows))
 			argp_error(state, "invalid --max-flows '%s' (1024-16777216)", arg);
+		break;
+	case OPT_MAX_HALFOPEN:
+		if (sg_parse_u32(arg, 1024, 16777216, &cfg.max_embryonic))
+			argp_error(state, "invalid --max-halfopen '%s' (1024-16777216)", arg);
 		break;
 	case OPT_CLOSE_WAIT_ALERT:
 		if (sg_parse_u32(arg, 1, 86400, &cfg.close_wait_alert))
