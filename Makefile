@@ -63,10 +63,14 @@ $(OUT)/test_%: tests/unit/test_%.c $(INCLUDES) $(USER_HDRS) $(USER_SRCS) | $(OUT
 $(PROG_TESTS): $(wildcard tests/prog/*.c) $(wildcard tests/prog/*.h) $(SKEL) $(INCLUDES) $(USER_SRCS) $(USER_HDRS)
 	$(CC) $(CFLAGS) -Iuser -Itests/prog -o $@ $(wildcard tests/prog/*.c) $(USER_LIB) $(LIBS)
 
+# ns/packet through BPF_PROG_TEST_RUN (make bench)
+$(OUT)/bench_ns: $(wildcard tests/bench/*.c) tests/prog/harness.c tests/prog/harness.h $(SKEL) $(INCLUDES) $(USER_LIB)
+	$(CC) $(CFLAGS) -Iuser -Itests/prog -o $@ $(wildcard tests/bench/*.c) tests/prog/harness.c $(USER_LIB) $(LIBS)
+
 test: all $(UNIT_TESTS) $(PROG_TESTS)
 	@bash tests/run.sh
 
-bench: all $(PROG_TESTS)
+bench: all $(OUT)/bench_ns
 	@bash tests/bench.sh
 
 demo: all

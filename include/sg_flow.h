@@ -556,6 +556,10 @@ SG_INLINE void sg_flow_event(struct sg_event *e, const struct sg_flow_key *k,
 			closer = SG_CLOSER_TIMEOUT;
 	}
 	e->closer = closer;
+	e->pkts[0] = f->pkts[SG_SIDE_CLIENT];
+	e->pkts[1] = f->pkts[SG_SIDE_SERVER];
+	e->bytes[0] = f->bytes[SG_SIDE_CLIENT];
+	e->bytes[1] = f->bytes[SG_SIDE_SERVER];
 }
 
 /*

@@ -149,6 +149,9 @@ struct sg_event {
 			__u32 rtt_syn_us;	/* SYN -> SYN-ACK at the interface */
 			__u32 rtt_ack_us;	/* SYN-ACK -> ACK at the interface */
 			__u8 closer;		/* SG_CLOSER_*: who closed first, how */
+			__u8 pad_state[3];
+			__u32 pkts[2];		/* segments sent by client, server */
+			__u32 bytes[2];		/* payload bytes sent by client, server */
 		};
 		struct {		/* SG_EV_SYN_SUMMARY, SG_EV_COOKIE: dport, 1 s */
 			__u32 syns;		/* SYNs (summary) / cookies sent */

@@ -92,6 +92,10 @@ static int format_json(const struct sg_event *e, const char *ts, char *buf, size
 		if (e->closer)
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"closed_by\":\"%s\"",
 				      closer_name(e->closer));
+		if (e->to == SG_CLOSED)
+			n += snprintf(buf + n, len > (size_t)n ? len - n : 0,
+				      ",\"pkts\":[%u,%u],\"bytes\":[%u,%u]", e->pkts[0], e->pkts[1], e->bytes[0],
+				      e->bytes[1]);
 		if (e->flags & SG_F_MIDSTREAM)
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"midstream\":true");
 		if (e->flags & SG_F_TFO)
@@ -150,6 +154,9 @@ static int format_text(const struct sg_event *e, const char *ts, char *buf, size
 		if (e->closer)
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " closed_by=%s",
 				      closer_name(e->closer));
+		if (e->to == SG_CLOSED)
+			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " pkts=%u/%u bytes=%u/%u",
+				      e->pkts[0], e->pkts[1], e->bytes[0], e->bytes[1]);
 		if (e->flags & SG_F_MIDSTREAM)
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " [midstream]");
 		if (e->flags & SG_F_TFO)

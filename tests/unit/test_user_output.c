@@ -94,12 +94,18 @@ static void test_format(void)
 	e.from = SG_LAST_ACK;
 	e.closer = SG_CLOSER_CLIENT_FIN;
 	e.flags = SG_F_MIDSTREAM;
+	e.pkts[0] = 7;
+	e.pkts[1] = 5;
+	e.bytes[0] = 120;
+	e.bytes[1] = 4000;
 	sg_format_event(&e, false, SG_TS_NONE, 0, buf, sizeof(buf));
+	CHECK(strstr(buf, "pkts=7/5 bytes=120/4000"), "CLOSED text carries packets/bytes per direction: %s\n", buf);
 	CHECK(strstr(buf, "[fd00::2]:51234") && strstr(buf, "closed_by=client FIN") && strstr(buf, "[midstream]"),
 	      "IPv6 text with closer and midstream: %s\n", buf);
 	sg_format_event(&e, true, SG_TS_NONE, 0, buf, sizeof(buf));
 	CHECK(strstr(buf, "\"saddr\":\"fd00::2\"") && strstr(buf, "\"closed_by\":\"client FIN\"") &&
-		      strstr(buf, "\"midstream\":true") && !strstr(buf, "rtt_syn_us"),
+		      strstr(buf, "\"midstream\":true") && !strstr(buf, "rtt_syn_us") &&
+		      strstr(buf, "\"pkts\":[7,5],\"bytes\":[120,4000]"),
 	      "IPv6 JSON with closer and midstream: %s\n", buf);
 
 	memset(&e, 0, sizeof(e));
