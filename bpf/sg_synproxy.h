@@ -3,11 +3,33 @@
  * sg_synproxy.h - SYN cookies at XDP (SYN -> SYN-ACK with XDP_TX, ACK cookie
  * check) and the TC-ingress handoff to the real listener with
  * bpf_sk_assign_tcp_reqsk().
+ *
+ * XDP, for a protected port with cookies on:
+ *   SYN (no ACK/RST/FIN)  -> rewritten in place into our SYN-ACK, XDP_TX.
+ *                            Data in the SYN (TFO) is cut: the client resends
+ *                            it after the handshake (its SYN data is not acked).
+ *   ACK (no SYN/RST)      -> cookie check first (ack-1 = cookie, seq-1 = ISN):
+ *                            valid -> metadata for TC, XDP_PASS;
+ *                            bad   -> socket lookup: an existing socket
+ *                                     (established, time-wait, request) ->
+ *                                     pass; none -> XDP_DROP (SG_DROP_COOKIE_BAD).
+ *   RST, anything else    -> untouched.
+ * A port is protected when it is in --ports (SG_PORT_PROTECTED) or, without
+ * --ports, when it has a listener; either way a SYN is answered only when a
+ * listener exists for the destination (looked up, positive answers cached
+ * SG_LISTEN_TTL_MS per port and family), so closed ports still get the
+ * kernel's RST.
+ * Frames we do not answer (IPv4 options, IPv6 extension headers, malformed
+ * TCP options) go to the kernel, which has its own SYN cookies.
+ *
+ * TC ingress: an ACK carrying our metadata, with no socket but the listener,
+ * is handed to the listener with bpf_sk_assign_tcp_reqsk().
  */
 #ifndef SG_SYNPROXY_H
 #define SG_SYNPROXY_H
 
 #include "synguard.h"
+#include "sg_cookie.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
 
@@ -18,16 +40,591 @@ enum sg_sp_verdict {
 	SG_SP_COOKIE_OK,	/* valid cookie ACK: track as a cookie handshake, pass */
 };
 
+#define SG_CK_MONITOR	0
+#define SG_CK_PROTECT	1
+#define SG_CK_AUTO	2
+
+/* Load-time settings (rodata), written by user/cookie.c. The defaults are
+ * monitor mode: the object loaded on its own never changes a packet. */
+const volatile __u8 sg_ck_mode = SG_CK_MONITOR;
+const volatile __u8 sg_ck_explicit;		/* 1: --ports given */
+const volatile __u8 sg_ck_allow_ts = 1;		/* net.ipv4.tcp_timestamps */
+const volatile __u8 sg_ck_allow_sack = 1;	/* net.ipv4.tcp_sack */
+const volatile __u8 sg_ck_allow_ws = 1;		/* net.ipv4.tcp_window_scaling */
+const volatile __u8 sg_ck_wscale = 7;		/* the window scale we advertise */
+const volatile __u16 sg_ck_mss4 = 1460;		/* MSS we advertise (MTU - 40) */
+const volatile __u16 sg_ck_mss6 = 1440;		/* (MTU - 60) */
+
+#define SG_LISTEN_TTL_MS	500
+#define SG_SYNACK_WINDOW	65535
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_cookie_secrets);
+} sg_ck_secrets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sg_port_cfg);
+} sg_ck_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sg_port_stats);
+} sg_ck_stats SEC(".maps");
+
+extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
+				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym;
+
+#define SG_BARRIER_VAR(x) asm volatile("" : "+r"(x))
+/* Read an xdp_md field through a barrier: clang-14 otherwise may merge the
+ * data/data_end loads into one load from a computed ctx offset, which the
+ * verifier rejects ("dereference of modified ctx ptr"). */
+#define SG_CTX(ctx, field) ({ struct xdp_md *c_ = (ctx); SG_BARRIER_VAR(c_); \
+			       (void *)(long)c_->field; })
+
+static __always_inline struct sg_port_stats *sg_ck_port_stats(__u32 port)
+{
+	struct sg_port_stats *s = bpf_map_lookup_elem(&sg_ck_stats, &port);
+
+	if (!s) {
+		struct sg_port_stats zero = {};
+
+		bpf_map_update_elem(&sg_ck_stats, &port, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&sg_ck_stats, &port);
+	}
+	return s;
+}
+
+/* ---- the cookie MAC: a global function, so the verifier walks SipHash
+ * once, not once per caller state; same format as sg_cookie_make/check. ---- */
+
+__noinline __u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t,
+			   __u32 mss_idx)
+{
+	if (!k || !in)
+		return 0;
+	return sg_cookie_mac(k, in, t, mss_idx);
+}
+
+static __always_inline __u32 sg_ck_make(const struct sg_cookie_key *k, __u32 slot,
+					const struct sg_cookie_in *in, __u64 now_ns, __u32 mss_idx)
+{
+	__u64 t = sg_cookie_window(now_ns);
+
+	return sg_ck_mac(k, in, t, mss_idx) << 6 | (slot & 1) << 5 | (__u32)(t & 3) << 3 |
+	       (mss_idx & SG_MSS_IDX_MAX);
+}
+
+static __always_inline int sg_ck_check(const struct sg_cookie_key keys[2],
+				       const struct sg_cookie_in *in, __u32 cookie, __u64 now_ns)
+{
+	__u64 t_now = sg_cookie_window(now_ns);
+	__u64 age = (t_now - ((cookie >> 3) & 3)) & 3;
+	const struct sg_cookie_key *k = &keys[(cookie >> 5) & 1];
+
+	if (age > 1)
+		return SG_COOKIE_ERR_EXPIRED;
+	if (!k->k0 && !k->k1)
+		return SG_COOKIE_ERR_NOKEY;
+	if (sg_ck_mac(k, in, t_now - age, cookie & SG_MSS_IDX_MAX) != cookie >> 6)
+		return SG_COOKIE_ERR_HASH;
+	return SG_COOKIE_OK;
+}
+
+/* ---- TCP options, parsed in a bpf_loop() callback ---- */
+
+struct sg_optctx {
+	struct xdp_md *ctx;
+	__u32 opt_off;		/* offset of the first option byte in the frame */
+	__u32 optlen;
+	__u32 off;
+	int res;
+	struct sg_syn_opts o;
+};
+
+static long sg_opt_cb(__u32 i, void *arg)
+{
+	struct sg_optctx *oc = arg;
+	void *data = SG_CTX(oc->ctx, data);
+	void *end = SG_CTX(oc->ctx, data_end);
+	__u32 off = oc->opt_off;
+	int r;
+
+	if (off > 1024) {
+		oc->res = SG_OPT_BAD;
+		return 1;
+	}
+	r = sg_syn_opts_parse_step((const __u8 *)data + off, end, oc->optlen, &oc->off, &oc->o);
+	if (r != SG_OPT_CONT) {
+		oc->res = r;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int sg_parse_opts(struct xdp_md *ctx, const struct sg_pkt *p,
+					 struct sg_optctx *oc)
+{
+	oc->ctx = ctx;
+	oc->opt_off = p->l4_off + 20;
+	oc->optlen = p->tcp_hlen - 20;
+	oc->off = 0;
+	oc->res = SG_OPT_DONE;
+	__builtin_memset(&oc->o, 0, sizeof(oc->o));
+	if (oc->optlen)
+		bpf_loop(SG_TCP_OPT_MAX, sg_opt_cb, oc, 0);
+	return oc->res;
+}
+
+/* ---- checksums: one's-complement sums of native 16-bit words ---- */
+
+static __always_inline __u64 sg_sum32(__u32 v)
+{
+	return (v & 0xffff) + (v >> 16);
+}
+
+static __always_inline __u16 sg_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* ---- listener lookup ---- */
+
+static __always_inline void sg_tuple(const struct sg_pkt *p, struct bpf_sock_tuple *t, __u32 *tlen)
+{
+	if (p->family == 4) {
+		t->ipv4.saddr = p->saddr[0];
+		t->ipv4.daddr = p->daddr[0];
+		t->ipv4.sport = bpf_htons(p->sport);
+		t->ipv4.dport = bpf_htons(p->dport);
+		*tlen = sizeof(t->ipv4);
+	} else {
+		__builtin_memcpy(t->ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t->ipv6.daddr, p->daddr, 16);
+		t->ipv6.sport = bpf_htons(p->sport);
+		t->ipv6.dport = bpf_htons(p->dport);
+		*tlen = sizeof(t->ipv6);
+	}
+}
+
+/* 1: a listener answers this SYN's tuple; 0: no socket or another one
+ * (a SYN on an existing connection: the kernel's business). */
+static __always_inline int sg_has_listener(struct xdp_md *ctx, const struct sg_pkt *p,
+					   struct sg_port_cfg *pc, __u32 now_ms)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 seen = p->family == 4 ? pc->seen4 : pc->seen6;
+	__u32 tlen;
+	int listen;
+
+	if (seen && now_ms - seen < SG_LISTEN_TTL_MS)
+		return 1;
+	sg_tuple(p, &t, &tlen);
+	sk = bpf_skc_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	listen = sk->state == BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	if (listen) {
+		if (p->family == 4)
+			pc->seen4 = now_ms | 1;
+		else
+			pc->seen6 = now_ms | 1;
+	}
+	return listen;
+}
+
+/* ---- SYN -> SYN-ACK ---- */
+
+union sg_optbuf {
+	__u8 b[SG_SYNACK_OPT_MAX];
+	__u16 w[SG_SYNACK_OPT_MAX / 2];
+	__u32 d[SG_SYNACK_OPT_MAX / 4];
+};
+
+/* Per-CPU scratch: keeps the SYN path's frames small (sg_xdp's frame plus
+ * the deepest call chain must fit in 512 bytes). */
+struct sg_ck_scratch {
+	struct sg_cookie_in in;
+	union sg_optbuf ob;
+	__u32 cookie, isn, olen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ck_scratch);
+} sg_ck_scratch SEC(".maps");
+
+/* Turn the frame into our SYN-ACK: l3/l4 offsets, the family, the cookie,
+ * the client's ISN and olen option bytes in ob. The frame already has its
+ * new length. */
+static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 family,
+					 const struct sg_ck_scratch *sc)
+{
+	const union sg_optbuf *ob = &sc->ob;
+	__u32 cookie = sc->cookie, isn = sc->isn, olen = sc->olen;
+	void *data = SG_CTX(ctx, data);
+	void *end = SG_CTX(ctx, data_end);
+	struct ethhdr *eth = data;
+	struct tcphdr *tcp;
+	__u32 tcplen, sport, dport;
+	__u64 sum = 0;
+	__u8 mac[6];
+
+	if (l3 > 64 || olen > SG_SYNACK_OPT_MAX)
+		return SG_SP_DROP;
+	tcplen = 20 + olen;
+	if ((void *)(eth + 1) > end)
+		return SG_SP_DROP;
+	__builtin_memcpy(mac, eth->h_source, 6);
+	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+	__builtin_memcpy(eth->h_dest, mac, 6);
+
+	if (family == 4) {
+		struct iphdr *ip = data + l3;
+		__u32 s, d;
+		__u64 isum;
+
+		if ((void *)(ip + 1) > end)
+			return SG_SP_DROP;
+		s = ip->saddr;
+		d = ip->daddr;
+		ip->saddr = d;
+		ip->daddr = s;
+		*(__u16 *)ip = bpf_htons(0x4500);	/* version, IHL 5, TOS 0 */
+		ip->tot_len = bpf_htons(20 + tcplen);
+		ip->id = 0;
+		ip->frag_off = bpf_htons(0x4000);	/* DF */
+		ip->ttl = 64;
+		ip->protocol = SG_IPPROTO_TCP;
+		ip->check = 0;
+		isum = bpf_htons(0x4500) + (__u64)bpf_htons(20 + tcplen) + bpf_htons(0x4000) +
+		       bpf_htons(64 << 8 | SG_IPPROTO_TCP) + sg_sum32(s) + sg_sum32(d);
+		ip->check = sg_fold(isum);
+		sum = sg_sum32(s) + sg_sum32(d);
+		tcp = (void *)(ip + 1);
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+		__u32 *sa, *da, t;
+
+		if ((void *)(ip6 + 1) > end)
+			return SG_SP_DROP;
+		sa = ip6->saddr.in6_u.u6_addr32;
+		da = ip6->daddr.in6_u.u6_addr32;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			t = sa[i];
+			sa[i] = da[i];
+			da[i] = t;
+			sum += sg_sum32(sa[i]) + sg_sum32(t);
+		}
+		*(__u32 *)ip6 = bpf_htonl(0x60000000);	/* version, TC 0, no flow label */
+		ip6->payload_len = bpf_htons(tcplen);
+		ip6->nexthdr = SG_IPPROTO_TCP;
+		ip6->hop_limit = 64;
+		tcp = (void *)(ip6 + 1);
+	}
+	if ((void *)(tcp + 1) > end)
+		return SG_SP_DROP;
+	sport = tcp->source;
+	dport = tcp->dest;
+	tcp->source = dport;
+	tcp->dest = sport;
+	tcp->seq = bpf_htonl(cookie);
+	tcp->ack_seq = bpf_htonl(isn + 1);
+	((__u16 *)tcp)[6] = bpf_htons(((tcplen / 4) << 12) | SG_TCP_SYN | SG_TCP_ACK);
+	tcp->window = bpf_htons(SG_SYNACK_WINDOW);
+	tcp->check = 0;
+	tcp->urg_ptr = 0;
+#pragma unroll
+	for (int i = 0; i < SG_SYNACK_OPT_MAX / 4; i++) {
+		__u32 *w = (void *)(tcp + 1) + i * 4;
+
+		if (i * 4 >= olen)
+			break;
+		if ((void *)(w + 1) > end)
+			return SG_SP_DROP;
+		*w = ob->d[i];
+	}
+	/* pseudo header + TCP header; option bytes past olen are zero */
+	sum += bpf_htons(SG_IPPROTO_TCP) + (__u64)bpf_htons(tcplen) + sport + dport +
+	       sg_sum32(bpf_htonl(cookie)) + sg_sum32(bpf_htonl(isn + 1)) +
+	       bpf_htons(((tcplen / 4) << 12) | SG_TCP_SYN | SG_TCP_ACK) + bpf_htons(SG_SYNACK_WINDOW);
+#pragma unroll
+	for (int i = 0; i < SG_SYNACK_OPT_MAX / 2; i++)
+		sum += ob->w[i];
+	tcp->check = sg_fold(sum);
+	return SG_SP_TX;
+}
+
+static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
+				struct sg_port_stats *st)
+{
+	struct sg_cookie_secrets *sec;
+	struct sg_ck_scratch *sc;
+	struct sg_optctx oc;
+	__u32 zero = 0, slot, cookie, mss_idx, olen, tsval, isn = p->seq;
+	__u32 l3 = p->l3_off, l4 = p->l4_off, hl, family = p->family;
+	__u16 mss;
+	__u64 now = bpf_ktime_get_ns();
+	int ws, sack, delta, res;
+
+	/* Only plain headers: IPv4 without options, IPv6 without extensions. */
+	hl = family == 4 ? 20 : 40;
+	if (l4 != l3 + hl || l3 > 64)
+		return SG_SP_CONTINUE;
+	sec = bpf_map_lookup_elem(&sg_ck_secrets, &zero);
+	sc = bpf_map_lookup_elem(&sg_ck_scratch, &zero);
+	if (!sec || !sc)
+		return SG_SP_CONTINUE;
+	slot = sec->cur & 1;
+	if (!sec->key[slot].k0 && !sec->key[slot].k1)
+		return SG_SP_CONTINUE;	/* no secret yet */
+
+	if (sg_parse_opts(ctx, p, &oc) == SG_OPT_BAD)
+		return SG_SP_CONTINUE;	/* malformed options: the kernel decides */
+
+	__builtin_memcpy(sc->in.saddr, p->saddr, 16);
+	__builtin_memcpy(sc->in.daddr, p->daddr, 16);
+	sc->in.sport = p->sport;
+	sc->in.dport = p->dport;
+	sc->in.isn = isn;
+	sc->in.family = family;
+	mss = oc.o.mss ? oc.o.mss : (family == 4 ? 536 : 1220);
+	mss_idx = sg_mss_idx(mss, family);
+	/* The MSS index is covered by the MAC: hash after the option parse,
+	 * in the global sg_ck_mac() (verified once). */
+	cookie = sg_ck_make(&sec->key[slot], slot, &sc->in, now, mss_idx);
+
+	ws = oc.o.has_ws && sg_ck_allow_ws ? oc.o.wscale : -1;
+	sack = oc.o.sack_ok && sg_ck_allow_sack;
+	tsval = sg_tsopts_encode((__u32)(now >> 20), ws, sack, 0);
+	__builtin_memset(&sc->ob, 0, sizeof(sc->ob));
+	olen = sg_synack_opts_write(sc->ob.b, &oc.o, family == 4 ? sg_ck_mss4 : sg_ck_mss6,
+				    sg_ck_wscale, tsval, sg_ck_allow_ts, sg_ck_allow_sack,
+				    sg_ck_allow_ws);
+	if (olen > SG_SYNACK_OPT_MAX)
+		return SG_SP_CONTINUE;
+
+	/* New frame: headers up to TCP, 20 + olen bytes of TCP, no payload
+	 * (data in a SYN is cut: the client sends it again). */
+	delta = (int)(l4 + 20 + olen) - (int)(SG_CTX(ctx, data_end) - SG_CTX(ctx, data));
+	if (delta && bpf_xdp_adjust_tail(ctx, delta))
+		return SG_SP_CONTINUE;
+
+	sc->cookie = cookie;
+	sc->isn = isn;
+	sc->olen = olen;
+	res = sg_sp_synack_write(ctx, l3, family, sc);
+	if (res == SG_SP_TX) {
+		sg_count(c, SG_CNT_COOKIE_SENT);
+		if (st)
+			st->sent++;
+	}
+	return res;
+}
+
+/* ---- ACK: check the cookie, then (only if bad) look for a socket ---- */
+
+static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
+				     int may_drop)
+{
+	struct sg_cookie_secrets *sec;
+	struct sg_cookie_in in;
+	struct sg_port_stats *st;
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 zero = 0, mss_idx = 0, tlen;
+	int r;
+
+	sec = bpf_map_lookup_elem(&sg_ck_secrets, &zero);
+	if (!sec)
+		return SG_SP_CONTINUE;
+	__builtin_memcpy(in.saddr, p->saddr, 16);
+	__builtin_memcpy(in.daddr, p->daddr, 16);
+	in.sport = p->sport;
+	in.dport = p->dport;
+	in.isn = p->seq - 1;
+	in.family = p->family;
+	r = sg_ck_check(sec->key, &in, p->ack - 1, bpf_ktime_get_ns());
+	mss_idx = (p->ack - 1) & SG_MSS_IDX_MAX;
+
+	if (r == SG_COOKIE_OK) {
+		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };
+		struct sg_optctx oc;
+		struct sg_cookie_meta *mp;
+		void *data;
+
+		sg_count(c, SG_CNT_COOKIE_VALID);
+		st = sg_ck_port_stats(p->dport);
+		if (st)
+			st->valid++;
+		m.mss = sg_mss_val(mss_idx);
+		if (sg_parse_opts(ctx, p, &oc) != SG_OPT_BAD && oc.o.has_ts && sg_ck_allow_ts) {
+			int ws, sack, ecn;
+
+			sg_tsopts_decode(oc.o.tsecr, &ws, &sack, &ecn);
+			m.opts = SG_META_TS;
+			m.tsval = oc.o.tsval;
+			m.tsecr = oc.o.tsecr;
+			if (sack && sg_ck_allow_sack)
+				m.opts |= SG_META_SACK;
+			if (ws >= 0 && sg_ck_allow_ws) {
+				m.opts |= SG_META_WS;
+				m.snd_wscale = ws;
+			}
+		}
+		if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(m)))
+			return SG_SP_COOKIE_OK;	/* driver without metadata: no handoff */
+		data = SG_CTX(ctx, data);
+		mp = SG_CTX(ctx, data_meta);
+		if ((void *)(mp + 1) > data)
+			return SG_SP_COOKIE_OK;
+		*mp = m;
+		return SG_SP_COOKIE_OK;
+	}
+
+	sg_tuple(p, &t, &tlen);
+	sk = bpf_skc_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		int listen = sk->state == BPF_TCP_LISTEN;
+
+		bpf_sk_release(sk);
+		if (!listen)
+			return SG_SP_CONTINUE;	/* established, time-wait, request */
+	}
+	if (!may_drop)
+		return SG_SP_CONTINUE;
+	st = sg_ck_port_stats(p->dport);
+	if (st)
+		st->rejected++;
+	sg_count(c, SG_DROP_COOKIE_BAD);
+	return SG_SP_DROP;
+}
+
 /* Monitor mode (the default) never changes a packet. */
 static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c)
 {
+	struct sg_port_cfg *pc;
+	__u32 port = p->dport, tcpf = p->flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN);
+	__u32 flags, seen, now_ms;
+	int cookies;
+
+	if (sg_ck_mode == SG_CK_MONITOR)
+		return SG_SP_CONTINUE;
+	pc = bpf_map_lookup_elem(&sg_ck_ports, &port);
+	if (!pc)
+		return SG_SP_CONTINUE;
+	flags = pc->flags;
+	if (sg_ck_explicit && !(flags & SG_PORT_PROTECTED))
+		return SG_SP_CONTINUE;
+	cookies = sg_ck_mode == SG_CK_PROTECT || (flags & SG_PORT_COOKIES);
+
+	if (tcpf == SG_TCP_SYN) {
+		struct sg_port_stats *st;
+		int res;
+
+		now_ms = (__u32)(bpf_ktime_get_ns() / 1000000);
+		if (!sg_has_listener(ctx, p, pc, now_ms))
+			return SG_SP_CONTINUE;	/* closed port: the kernel RSTs */
+		st = sg_ck_port_stats(port);
+		if (st)
+			st->syns++;
+		if (!cookies)
+			return SG_SP_CONTINUE;
+		res = sg_sp_syn(ctx, p, c, st);
+		if (res == SG_SP_DROP)	/* impossible after the checks above */
+			sg_count(c, SG_DROP_COOKIE_BAD);
+		return res;
+	}
+	if ((p->flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK) {
+		if (!cookies && !(flags & SG_PORT_GRACE))
+			return SG_SP_CONTINUE;
+		/* Without --ports only ports where a listener was seen. */
+		seen = p->family == 4 ? pc->seen4 : pc->seen6;
+		if (!sg_ck_explicit && !seen)
+			return SG_SP_CONTINUE;
+		return sg_sp_ack(ctx, p, c, cookies);
+	}
 	return SG_SP_CONTINUE;
 }
 
 /* TC ingress: hand a validated cookie ACK to the listener. Returns a TC_ACT_*. */
 static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 {
-	return 0; /* TC_ACT_OK */
+	struct sg_counters *c;
+	struct sg_cookie_meta m, *mp;
+	struct bpf_tcp_req_attrs attrs = {};
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *skc;
+	struct tcp_sock *tp;
+	struct sg_pkt p;
+	void *data, *end;
+	__u32 tlen;
+	int err;
+
+	if (sg_ck_mode == SG_CK_MONITOR)
+		return 0;
+	data = (void *)(long)skb->data;
+	mp = (void *)(long)skb->data_meta;
+	if ((void *)(mp + 1) > data || mp->magic != SG_META_MAGIC)
+		return 0; /* TC_ACT_OK */
+	m = *mp;
+	c = sg_cnt();
+	end = (void *)(long)skb->data_end;
+	if (sg_parse(data, end, &p) != SG_P_TCP) {
+		sg_count(c, SG_CNT_HANDOFF_FAIL);
+		return 0;
+	}
+	sg_tuple(&p, &t, &tlen);
+	skc = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!skc) {
+		sg_count(c, SG_CNT_HANDOFF_FAIL);	/* no listener any more */
+		return 0;
+	}
+	if (skc->state != BPF_TCP_LISTEN) {
+		/* The child exists already (a data segment after the ACK). */
+		bpf_sk_release(skc);
+		return 0;
+	}
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp) {
+		bpf_sk_release(skc);
+		sg_count(c, SG_CNT_HANDOFF_FAIL);
+		return 0;
+	}
+	attrs.mss = m.mss;
+	if (m.opts & SG_META_TS) {
+		attrs.tstamp_ok = 1;
+		attrs.rcv_tsval = m.tsval;
+		attrs.rcv_tsecr = m.tsecr;
+	}
+	if (m.opts & SG_META_WS) {
+		attrs.wscale_ok = 1;
+		attrs.snd_wscale = m.snd_wscale;
+		attrs.rcv_wscale = sg_ck_wscale > SG_WSCALE_MAX ? SG_WSCALE_MAX : sg_ck_wscale;
+	}
+	attrs.sack_ok = !!(m.opts & SG_META_SACK);
+	attrs.ecn_ok = 0;
+	attrs.usec_ts_ok = 0;
+	err = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs, sizeof(attrs));
+	bpf_sk_release(skc);
+	sg_count(c, err ? SG_CNT_HANDOFF_FAIL : SG_CNT_COOKIE_HANDOFF);
+	return 0;
 }
 
 #endif /* SG_SYNPROXY_H */

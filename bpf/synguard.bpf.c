@@ -35,6 +35,17 @@ static __always_inline void sg_count_tcp(struct sg_counters *c, const struct sg_
 		sg_count(c, SG_CNT_RST);
 }
 
+/*
+ * Tracking in its own BPF subprogram (own stack frame): sg_xdp's frame plus
+ * the deepest call chain must stay within 512 bytes, and tracking and the
+ * SYN-cookie subprograms (sg_synproxy.h) each need a large frame.
+ */
+static __noinline int sg_track_xdp(struct sg_pkt *p, struct sg_counters *c, __u32 how)
+{
+	sg_track(p, c, how);
+	return 0;
+}
+
 SEC("xdp")
 int sg_xdp(struct xdp_md *ctx)
 {
@@ -62,10 +73,10 @@ int sg_xdp(struct xdp_md *ctx)
 	case SG_SP_DROP:
 		return XDP_DROP;
 	case SG_SP_COOKIE_OK:
-		sg_track(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
+		sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
 		return XDP_PASS;
 	default:
-		sg_track(&p, c, SG_TRACK_INGRESS);
+		sg_track_xdp(&p, c, SG_TRACK_INGRESS);
 		return XDP_PASS;
 	}
 }

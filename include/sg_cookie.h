@@ -304,9 +304,10 @@ SG_INLINE void sg_put_be32(__u8 *q, __u32 v)
  * BPF: use a bpf_loop(SG_TCP_OPT_MAX, cb, &ctx, 0) callback holding p, end,
  * optlen, off and o in ctx. On 6.18 a plain loop around this step exceeds
  * the verifier's 1M-instruction limit; bpf_loop verifies in ~10-20k.
- * Compute the cookie's SipHash before parsing (the MSS index only fills
- * bits 2:0: sg_cookie_make(..., 0) | idx) and keep it from being sunk past
- * bpf_loop, or the verifier walks it once per post-parse state.
+ * The MSS index is covered by the MAC (w5), so the hash can only be computed
+ * after the parse; to keep the verifier from walking SipHash once per
+ * post-parse state, compute it in a global BPF function (verified once), as
+ * bpf/sg_synproxy.h's sg_ck_mac() does.
  */
 SG_INLINE int sg_syn_opts_parse_step(const __u8 *p, const void *end,
 				     __u32 optlen, __u32 *off,
@@ -440,5 +441,53 @@ SG_INLINE __u32 sg_synack_opts_write(__u8 *p, const struct sg_syn_opts *client,
 	p[19] = our_wscale > SG_WSCALE_MAX ? SG_WSCALE_MAX : our_wscale;
 	return 20;
 }
+
+/* ---- maps shared by the BPF programs and user/cookie.c ---- */
+
+/* sg_ck_secrets[0]: the two key slots and the one new cookies use. Userspace
+ * rotates by writing the idle slot and flipping cur in one update. */
+struct sg_cookie_secrets {
+	struct sg_cookie_key key[2];
+	__u32 cur;		/* slot for new cookies (0/1) */
+	__u32 gen;		/* rotations so far */
+};
+
+/* sg_ck_ports[port] (array, 65536): what userspace decided and what the
+ * program saw. flags: written by userspace only; seen4/seen6: written by
+ * the program only (ms of bpf_ktime_get_ns() when a listener was found). */
+#define SG_PORT_PROTECTED	0x1	/* in --ports */
+#define SG_PORT_COOKIES		0x2	/* --mode auto: cookies on now */
+#define SG_PORT_GRACE		0x4	/* --mode auto: cookies just turned off:
+					 * still validate ACKs, never drop */
+struct sg_port_cfg {
+	__u32 flags;
+	__u32 seen4;		/* listener seen (IPv4), ms; 0 = never */
+	__u32 seen6;
+	__u32 pad;
+};
+
+/* sg_ck_stats (per-CPU hash keyed by __u32 port): cumulative counts for
+ * the per-second SG_EV_COOKIE summaries and --mode auto. */
+struct sg_port_stats {
+	__u64 syns;		/* SYNs to the port (protected, listener present) */
+	__u64 sent;		/* SYN-ACKs with a cookie */
+	__u64 valid;		/* ACKs with a valid cookie */
+	__u64 rejected;		/* ACKs with a bad cookie, no socket: dropped */
+};
+
+/* XDP -> TC metadata (bpf_xdp_adjust_meta) for a validated cookie ACK. */
+#define SG_META_MAGIC		0x5347434bU	/* "SGCK" */
+#define SG_META_TS		0x1
+#define SG_META_SACK		0x2
+#define SG_META_WS		0x4
+#define SG_META_ECN		0x8
+struct sg_cookie_meta {
+	__u32 magic;
+	__u16 mss;
+	__u8 opts;		/* SG_META_* */
+	__u8 snd_wscale;	/* the client's window scale */
+	__u32 tsval;		/* the ACK's TSval */
+	__u32 tsecr;		/* the ACK's TSecr (exactly) */
+};
 
 #endif /* SG_COOKIE_H */

@@ -84,6 +84,7 @@ struct sg_tr {
 	__u8 from;		/* enum sg_state */
 	__u8 to;		/* enum sg_state */
 	__u8 cause;		/* enum sg_cause */
+	__u8 closer;		/* to CLOSED: enum sg_closer as of the transition (0: take it from the flow) */
 };
 
 struct sg_fsm_out {
@@ -127,6 +128,18 @@ SG_INLINE void sg__out_init(struct sg_fsm_out *o)
 	o->overflow = 0;
 }
 
+/* Who closed first and how (enum sg_closer), from the flow's close_* fields. */
+SG_INLINE __u8 sg__closer(const struct sg_flow *f)
+{
+	if (f->close_how == SG_CLOSE_FIN)
+		return f->close_side == SG_SIDE_CLIENT ? SG_CLOSER_CLIENT_FIN : SG_CLOSER_SERVER_FIN;
+	if (f->close_how == SG_CLOSE_RST)
+		return f->close_side == SG_SIDE_CLIENT ? SG_CLOSER_CLIENT_RST : SG_CLOSER_SERVER_RST;
+	if (f->close_how == SG_CLOSE_TIMEOUT)
+		return SG_CLOSER_TIMEOUT;
+	return SG_CLOSER_NONE;
+}
+
 /* Move side s to state 'to' and record the transition. */
 SG_INLINE void sg__tr(struct sg_flow *f, struct sg_fsm_out *o, int s, __u8 to,
 		      __u8 cause, __u64 now_ns)
@@ -139,6 +152,8 @@ SG_INLINE void sg__tr(struct sg_flow *f, struct sg_fsm_out *o, int s, __u8 to,
 	t.from = f->state[s];
 	t.to = to;
 	t.cause = cause;
+	/* a REUSE wipes the record right after: keep the old closer with it */
+	t.closer = to == SG_CLOSED ? sg__closer(f) : SG_CLOSER_NONE;
 	/* constant slots only: a computed &tr[n] on the stack can come out of
 	 * clang as a pointer OR, which the verifier rejects */
 	switch (n) {
@@ -547,14 +562,8 @@ SG_INLINE void sg_flow_event(struct sg_event *e, const struct sg_flow_key *k,
 	e->syn_retrans = f->syn_retrans;
 	e->rtt_syn_us = f->rtt_syn_us;
 	e->rtt_ack_us = f->rtt_ack_us;
-	if (t->to == SG_CLOSED) {
-		if (f->close_how == SG_CLOSE_FIN)
-			closer = f->close_side == SG_SIDE_CLIENT ? SG_CLOSER_CLIENT_FIN : SG_CLOSER_SERVER_FIN;
-		else if (f->close_how == SG_CLOSE_RST)
-			closer = f->close_side == SG_SIDE_CLIENT ? SG_CLOSER_CLIENT_RST : SG_CLOSER_SERVER_RST;
-		else if (f->close_how == SG_CLOSE_TIMEOUT)
-			closer = SG_CLOSER_TIMEOUT;
-	}
+	if (t->to == SG_CLOSED)
+		closer = t->closer ? t->closer : sg__closer(f);
 	e->closer = closer;
 	e->pkts[0] = f->pkts[SG_SIDE_CLIENT];
 	e->pkts[1] = f->pkts[SG_SIDE_SERVER];

@@ -441,6 +441,8 @@ int sg_run(struct sg_config *c)
 		t = now_s();
 		sg_track_tick(skel, &cfg, sg_now_ns());
 		sg_cookie_tick(skel, &cfg, sg_now_ns());
+		/* live output into pipes and files too (stdout is then block-buffered) */
+		fflush(stdout);
 		if (cfg.interval > 0 && t - last_tick >= cfg.interval) {
 			if (!read_counters(skel, cnt))
 				print_counters("stats", cnt, prev, t - last_tick);

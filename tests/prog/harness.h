@@ -18,7 +18,8 @@ extern int h_passed, h_failed;
 
 #define CHECK(cond, ...)                                                       \
 	do {                                                                   \
-		if (cond) {                                                    \
+		int ok_ = !!(cond); /* evaluated once */                      \
+		if (ok_) {                                                     \
 			h_passed++;                                            \
 			printf("  ok   ");                                     \
 		} else {                                                       \
@@ -26,7 +27,7 @@ extern int h_passed, h_failed;
 			printf("  FAIL ");                                     \
 		}                                                              \
 		printf(__VA_ARGS__);                                           \
-		printf("%s\n", (cond) ? "" : "  <-- " #cond);                 \
+		printf("%s\n", ok_ ? "" : "  <-- " #cond);                    \
 	} while (0)
 
 #define H_MAX_FRAME 1600

@@ -1,8 +1,659 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-#include <stdio.h>
+/*
+ * test_syncookie.c - SYN cookies through the real XDP/TC programs with
+ * BPF_PROG_TEST_RUN: SYN -> SYN-ACK bytes checked by an independent decoder,
+ * ACK validation (valid, wrong, expired, rotations), what must pass
+ * untouched, and the TC handoff program without a listener.
+ *
+ * The program runs in protect mode with an explicit --ports list. A SYN is
+ * answered only when a listener exists (bpf_skc_lookup_tcp in the test's
+ * netns, where BPF_PROG_TEST_RUN runs XDP), so the test listens on
+ * 0.0.0.0:P and [::]:P. SG_BENCH=N also times N single runs per case.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
 #include "harness.h"
+#include "sg_cookie.h"
+
+#define XDP_DROP_ 1
+#define XDP_PASS_ 2
+#define XDP_TX_ 3
+
+
+struct ck_cfg {
+	int ts, sack, ws;	/* sysctls as the program sees them */
+};
+
+static __u16 port_open, port_closed, port_unprot;
+static int lfd4 = -1, lfd6 = -1;
+
+static void configure(struct synguard_bpf *skel, void *arg)
+{
+	struct ck_cfg *c = arg;
+
+	skel->rodata->sg_ck_mode = 1;		/* protect */
+	skel->rodata->sg_ck_explicit = 1;	/* --ports */
+	skel->rodata->sg_ck_allow_ts = c->ts;
+	skel->rodata->sg_ck_allow_sack = c->sack;
+	skel->rodata->sg_ck_allow_ws = c->ws;
+	skel->rodata->sg_ck_wscale = 7;
+	skel->rodata->sg_ck_mss4 = 1460;
+	skel->rodata->sg_ck_mss6 = 1440;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int listen_on(int family, __u16 *port)
+{
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(*port);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(*port);
+		sl = sizeof(*a);
+	}
+	if (bind(fd, (void *)&ss, sl) || listen(fd, 128)) {
+		close(fd);
+		return -1;
+	}
+	getsockname(fd, (void *)&ss, &sl);
+	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static int free_port(void)
+{
+	__u16 p = 0;
+	int fd = listen_on(AF_INET, &p);
+
+	close(fd);
+	return p;
+}
+
+static void set_port(struct h_ctx *h, __u32 port, __u32 flags)
+{
+	struct sg_port_cfg pc = { .flags = flags };
+
+	bpf_map_update_elem(bpf_map__fd(h->skel->maps.sg_ck_ports), &port, &pc, BPF_ANY);
+}
+
+/* What user/cookie.c does: a fresh key in the idle slot, then flip. */
+static __u64 key_ctr = 0x0123456789abcdefull;
+
+static int rotate(struct h_ctx *h)
+{
+	int fd = bpf_map__fd(h->skel->maps.sg_ck_secrets);
+	struct sg_cookie_secrets s;
+	__u32 zero = 0, idle;
+
+	if (bpf_map_lookup_elem(fd, &zero, &s))
+		return -1;
+	idle = (s.cur & 1) ^ 1;
+	s.key[idle].k0 = key_ctr++ * 0x9e3779b97f4a7c15ull;
+	s.key[idle].k1 = key_ctr++ * 0xbf58476d1ce4e5b9ull;
+	s.cur = idle;
+	s.gen++;
+	return bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
+}
+
+static void get_keys(struct h_ctx *h, struct sg_cookie_secrets *s)
+{
+	__u32 zero = 0;
+
+	memset(s, 0, sizeof(*s));
+	bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.sg_ck_secrets), &zero, s);
+}
+
+/* ---- an independent SYN-ACK decoder ---- */
+
+struct synack {
+	int family, vlan;
+	__u8 smac[6], dmac[6];
+	__u8 saddr[16], daddr[16];
+	__u16 sport, dport, win;
+	__u32 seq, ack;
+	__u8 flags, ttl;
+	int df, ipid, doff;
+	int has_mss, has_ts, has_ws, has_sack, bad_opt;
+	__u16 mss;
+	__u8 ws;
+	__u32 tsval, tsecr;
+	__u32 tcp_len;	/* header + payload per IP length */
+};
+
+static int decode(const __u8 *f, __u32 len, struct synack *s)
+{
+	__u32 off = 12, l3, l4, tcplen;
+	__u16 proto;
+	const __u8 *t;
+
+	memset(s, 0, sizeof(*s));
+	memcpy(s->dmac, f, 6);
+	memcpy(s->smac, f + 6, 6);
+	proto = f[off] << 8 | f[off + 1];
+	off += 2;
+	if (proto == 0x8100) {
+		s->vlan = (f[off] << 8 | f[off + 1]) & 0xfff;
+		proto = f[off + 2] << 8 | f[off + 3];
+		off += 4;
+	}
+	l3 = off;
+	if (proto == 0x0800) {
+		s->family = 4;
+		if ((f[l3] & 0xf) != 5 || f[l3 + 9] != 6)
+			return -1;
+		memcpy(s->saddr, f + l3 + 12, 4);
+		memcpy(s->daddr, f + l3 + 16, 4);
+		s->ttl = f[l3 + 8];
+		s->df = !!(f[l3 + 6] & 0x40);
+		s->ipid = f[l3 + 4] << 8 | f[l3 + 5];
+		tcplen = (f[l3 + 2] << 8 | f[l3 + 3]) - 20;
+		l4 = l3 + 20;
+	} else if (proto == 0x86dd) {
+		s->family = 6;
+		if (f[l3 + 6] != 6)
+			return -1;
+		memcpy(s->saddr, f + l3 + 8, 16);
+		memcpy(s->daddr, f + l3 + 24, 16);
+		s->ttl = f[l3 + 7];
+		tcplen = f[l3 + 4] << 8 | f[l3 + 5];
+		l4 = l3 + 40;
+	} else {
+		return -1;
+	}
+	if (l4 + tcplen > len || tcplen < 20)
+		return -1;
+	s->tcp_len = tcplen;
+	t = f + l4;
+	s->sport = t[0] << 8 | t[1];
+	s->dport = t[2] << 8 | t[3];
+	s->seq = (__u32)t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7];
+	s->ack = (__u32)t[8] << 24 | t[9] << 16 | t[10] << 8 | t[11];
+	s->doff = (t[12] >> 4) * 4;
+	s->flags = t[13];
+	s->win = t[14] << 8 | t[15];
+	if (s->doff < 20 || s->doff > (int)tcplen)
+		return -1;
+	for (int i = 20; i < s->doff;) {
+		int kind = t[i], l;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= s->doff)
+			return s->bad_opt = 1, -1;
+		l = t[i + 1];
+		if (l < 2 || i + l > s->doff)
+			return s->bad_opt = 1, -1;
+		if (kind == 2 && l == 4) {
+			s->has_mss = 1;
+			s->mss = t[i + 2] << 8 | t[i + 3];
+		} else if (kind == 3 && l == 3) {
+			s->has_ws = 1;
+			s->ws = t[i + 2];
+		} else if (kind == 4 && l == 2) {
+			s->has_sack = 1;
+		} else if (kind == 8 && l == 10) {
+			s->has_ts = 1;
+			s->tsval = (__u32)t[i + 2] << 24 | t[i + 3] << 16 | t[i + 4] << 8 | t[i + 5];
+			s->tsecr = (__u32)t[i + 6] << 24 | t[i + 7] << 16 | t[i + 8] << 8 | t[i + 9];
+		} else {
+			return s->bad_opt = 1, -1;	/* we never send anything else */
+		}
+		i += l;
+	}
+	return 0;
+}
+
+static void cookie_in(struct sg_cookie_in *in, int family, const char *cli, const char *srv,
+		      __u16 sport, __u16 dport, __u32 isn)
+{
+	memset(in, 0, sizeof(*in));
+	inet_pton(family == 6 ? AF_INET6 : AF_INET, cli, in->saddr);
+	inet_pton(family == 6 ? AF_INET6 : AF_INET, srv, in->daddr);
+	in->sport = sport;
+	in->dport = dport;
+	in->isn = isn;
+	in->family = family;
+}
+
+/* ---- SYN cases ---- */
+
+struct syn_case {
+	const char *name;
+	int family, vlan;
+	const __u8 *opts;
+	__u32 optlen, payload;
+	/* what the client offered */
+	int c_mss, c_ts, c_ws, c_sack;
+	__u16 mss_val;
+	__u8 ws_val;
+	__u32 tsval;
+};
+
+static const __u8 o_mss[] = { 2, 4, 0x05, 0xb4 };
+static const __u8 o_odd[] = { 8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 0,	/* TS 12345 first */
+			      3, 3, 2, 1,				/* WS 2, NOP */
+			      2, 4, 0x05, 0x78,				/* MSS 1400 */
+			      1, 1, 4, 2, 0, 0 };			/* NOP NOP SACK_PERM EOL */
+static const __u8 o_ws14[] = { 2, 4, 0x23, 0x28,			/* MSS 9000 */
+			       4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0,	/* SACK, TS 7 */
+			       1, 3, 3, 14 };				/* WS 14 */
+static const __u8 o_nots[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7 };
+static const __u8 o_overrun[] = { 2, 4, 0x05, 0xb4, 8, 30, 0, 0 };	/* TS len 30 */
+
+static void check_synack(struct h_ctx *h, const struct syn_case *sc, const struct ck_cfg *cfg)
+{
+	const char *cli = sc->family == 6 ? "fd00::2" : "10.1.0.2";
+	const char *srv = sc->family == 6 ? "fd00::1" : "10.1.0.1";
+	struct h_pkt pk = { .family = sc->family, .vlan = sc->vlan, .saddr = cli, .daddr = srv,
+			    .sport = 40000, .dport = port_open, .seq = 0x11223344,
+			    .flags = SG_TCP_SYN | SG_TCP_ECE | SG_TCP_CWR, .opts = sc->opts,
+			    .optlen = sc->optlen, .payload = sc->payload };
+	__u8 in[H_MAX_FRAME];
+	struct h_run r;
+	struct synack s;
+	struct sg_cookie_secrets sec;
+	struct sg_cookie_in ci;
+	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX];
+	__u32 idx = 99;
+	int len = h_build(&pk, in, sizeof(in)), ts, ws, sack, ecn, rc;
+	__u8 a[16];
+
+	h_counters(h, before);
+	rc = h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+	h_counters(h, after);
+	printf("  %s:\n", sc->name);
+	CHECK(!rc && r.retval == XDP_TX_, "    XDP_TX (retval %u)", r.retval);
+	if (rc || r.retval != XDP_TX_)
+		return;
+	CHECK(after[SG_CNT_COOKIE_SENT] == before[SG_CNT_COOKIE_SENT] + 1, "    cookies_sent +1");
+	CHECK(h_verify_csums(r.out, r.out_len) == 0, "    IP and TCP checksums valid (recomputed)");
+	CHECK(decode(r.out, r.out_len, &s) == 0, "    decodes as TCP/IP%d", sc->family);
+	CHECK(!memcmp(s.dmac, in + 6, 6) && !memcmp(s.smac, in, 6), "    MACs swapped");
+	CHECK(s.vlan == sc->vlan, "    VLAN tag kept (%d)", s.vlan);
+	inet_pton(sc->family == 6 ? AF_INET6 : AF_INET, cli, a);
+	CHECK(!memcmp(s.daddr, a, sc->family == 6 ? 16 : 4), "    daddr = client");
+	inet_pton(sc->family == 6 ? AF_INET6 : AF_INET, srv, a);
+	CHECK(!memcmp(s.saddr, a, sc->family == 6 ? 16 : 4), "    saddr = server");
+	CHECK(s.sport == port_open && s.dport == 40000, "    ports swapped");
+	CHECK(s.flags == (SG_TCP_SYN | SG_TCP_ACK), "    flags SYN|ACK only (0x%02x; no ECE)", s.flags);
+	CHECK(s.ack == 0x11223345, "    ack = ISN+1");
+	CHECK(s.win != 0, "    window %u != 0", s.win);
+	CHECK(s.ttl == 64, "    TTL/hop limit 64");
+	if (sc->family == 4)
+		CHECK(s.df && s.ipid == 0, "    IPv4 DF, id 0");
+	CHECK(s.tcp_len == (__u32)s.doff, "    no payload (TCP length %u)", s.tcp_len);
+	CHECK(r.out_len == (sc->vlan ? 18u : 14u) + (sc->family == 6 ? 40 : 20) + s.doff,
+	      "    frame length %u", r.out_len);
+
+	get_keys(h, &sec);
+	cookie_in(&ci, sc->family, cli, srv, 40000, port_open, 0x11223344);
+	CHECK(sg_cookie_check(sec.key, &ci, s.seq, mono_ns(), &idx) == SG_COOKIE_OK,
+	      "    seq 0x%08x is a valid cookie", s.seq);
+	{
+		__u16 cm = sc->c_mss ? sc->mss_val : (sc->family == 6 ? 1220 : 536);
+
+		CHECK(idx == sg_mss_idx(cm, sc->family), "    cookie MSS index %u (client %u -> %u)", idx,
+		      cm, sg_mss_val(idx));
+	}
+	CHECK(s.has_mss && s.mss == (sc->family == 6 ? 1440 : 1460), "    MSS option %u", s.mss);
+	ts = sc->c_ts && cfg->ts;
+	CHECK(s.has_ts == ts, "    timestamps %s", ts ? "echoed" : "absent");
+	CHECK(s.has_ws == (ts && sc->c_ws && cfg->ws), "    window scale %s",
+	      s.has_ws ? "offered" : "absent");
+	CHECK(s.has_sack == (ts && sc->c_sack && cfg->sack), "    SACK_PERM %s",
+	      s.has_sack ? "offered" : "absent");
+	if (s.has_ws)
+		CHECK(s.ws == 7, "    our wscale 7");
+	if (ts) {
+		CHECK(s.tsecr == sc->tsval, "    TSecr = client TSval (%u)", s.tsecr);
+		sg_tsopts_decode(s.tsval, &ws, &sack, &ecn);
+		CHECK(ws == (sc->c_ws && cfg->ws ? sc->ws_val : -1) && sack == s.has_sack && !ecn,
+		      "    TSval carries wscale %d sack %d ecn %d", ws, sack, ecn);
+	}
+}
+
+/* ---- ACKs ---- */
+
+static const __u8 *ack_ts_opts(__u32 tsval, __u32 tsecr, __u8 *o)
+{
+	o[0] = 1;
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	sg_put_be32(o + 4, tsval);
+	sg_put_be32(o + 8, tsecr);
+	return o;
+}
+
+static int run_ack(struct h_ctx *h, int family, __u16 dport, __u32 isn, __u32 cookie, __u8 flags,
+		   __u32 payload, __u32 *retval, __u64 *delta)
+{
+	__u8 o[12], in[H_MAX_FRAME];
+	struct h_pkt pk = { .family = family, .saddr = family == 6 ? "fd00::2" : "10.1.0.2",
+			    .daddr = family == 6 ? "fd00::1" : "10.1.0.1", .sport = 40000,
+			    .dport = dport, .seq = isn + 1, .ack = cookie + 1, .flags = flags,
+			    .opts = ack_ts_opts(1000, 0x12345687, o), .optlen = 12,
+			    .payload = payload };
+	__u64 b[SG_CNT_MAX], a[SG_CNT_MAX];
+	struct h_run r;
+	int len = h_build(&pk, in, sizeof(in)), rc;
+
+	h_counters(h, b);
+	rc = h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+	h_counters(h, a);
+	for (int i = 0; i < SG_CNT_MAX; i++)
+		delta[i] = a[i] - b[i];
+	*retval = r.retval;
+	return rc;
+}
+
+static __u32 make_cookie(struct h_ctx *h, int family, __u32 isn, __u64 now, int slot)
+{
+	struct sg_cookie_secrets sec;
+	struct sg_cookie_in ci;
+
+	get_keys(h, &sec);
+	cookie_in(&ci, family, family == 6 ? "fd00::2" : "10.1.0.2",
+		  family == 6 ? "fd00::1" : "10.1.0.1", 40000, port_open, isn);
+	return sg_cookie_make(&sec.key[slot < 0 ? sec.cur : slot], slot < 0 ? sec.cur : slot, &ci,
+			      now, 6);
+}
+
+static void test_acks(struct h_ctx *h)
+{
+	__u64 d[SG_CNT_MAX];
+	__u32 rv, ck, isn = 0x55667788;
+	int rc;
+
+	printf("  ACKs:\n");
+	for (int fam = 4; fam <= 6; fam += 2) {
+		ck = make_cookie(h, fam, isn, mono_ns(), -1);
+		rc = run_ack(h, fam, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
+		CHECK(!rc && rv == XDP_PASS_ && d[SG_CNT_COOKIE_VALID] == 1 && !d[SG_DROP_COOKIE_BAD],
+		      "    IPv%d valid cookie -> XDP_PASS, cookies_valid +1 (retval %u)", fam, rv);
+		rc = run_ack(h, fam, port_open, isn, ck ^ 0x40, SG_TCP_ACK, 0, &rv, d);
+		CHECK(!rc && rv == XDP_DROP_ && d[SG_DROP_COOKIE_BAD] == 1,
+		      "    IPv%d wrong cookie -> XDP_DROP, drop_bad_cookie +1 (retval %u)", fam, rv);
+	}
+	ck = make_cookie(h, 4, isn, mono_ns(), -1);
+	rc = run_ack(h, 4, port_open, isn + 1, ck, SG_TCP_ACK, 0, &rv, d);
+	CHECK(!rc && rv == XDP_DROP_, "    cookie for another ISN -> XDP_DROP");
+	ck = make_cookie(h, 4, isn, mono_ns(), -1);
+	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK | SG_TCP_PSH, 100, &rv, d);
+	CHECK(!rc && rv == XDP_PASS_ && d[SG_CNT_COOKIE_VALID] == 1,
+	      "    first data segment with the cookie (lost ACK) -> XDP_PASS, valid");
+	ck = make_cookie(h, 4, isn, mono_ns() - (2ull << SG_COOKIE_WINDOW_SHIFT), -1);
+	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
+	CHECK(!rc && rv == XDP_DROP_ && d[SG_DROP_COOKIE_BAD] == 1,
+	      "    cookie two windows old -> XDP_DROP");
+	ck = make_cookie(h, 4, isn, mono_ns() - (1ull << SG_COOKIE_WINDOW_SHIFT), -1);
+	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
+	CHECK(!rc && rv == XDP_PASS_, "    cookie one window old -> XDP_PASS");
+
+	/* rotation: old cookie valid after one, rejected after two */
+	ck = make_cookie(h, 4, isn, mono_ns(), -1);
+	rc = rotate(h);	/* not inside CHECK(): it evaluates its condition twice */
+	CHECK(rc == 0, "    rotate");
+	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
+	CHECK(!rc && rv == XDP_PASS_, "    after one rotation: still valid (retval %u, rc %d)", rv, rc);
+	rc = rotate(h);
+	CHECK(rc == 0, "    rotate again");
+	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
+	CHECK(!rc && rv == XDP_DROP_ && d[SG_DROP_COOKIE_BAD] == 1, "    after two rotations: rejected");
+
+	rc = run_ack(h, 4, port_open, isn, 0x1234, SG_TCP_RST, 0, &rv, d);
+	CHECK(!rc && rv == XDP_PASS_, "    RST to a protected port passes");
+	rc = run_ack(h, 4, port_open, isn, 0x1234, SG_TCP_RST | SG_TCP_ACK, 0, &rv, d);
+	CHECK(!rc && rv == XDP_PASS_, "    RST|ACK to a protected port passes");
+	rc = run_ack(h, 4, port_unprot, isn, 0x1234, SG_TCP_ACK, 10, &rv, d);
+	CHECK(!rc && rv == XDP_PASS_ && !d[SG_DROP_COOKIE_BAD], "    bad ACK to an unprotected port passes");
+}
+
+/* Data on an established connection (real sockets on loopback): passes. */
+static void test_established(struct h_ctx *h)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_open),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, ca;
+	socklen_t sl = sizeof(ca);
+	int cfd = socket(AF_INET, SOCK_STREAM, 0);
+	__u8 o[12], in[H_MAX_FRAME];
+	struct h_run r;
+	__u64 b[SG_CNT_MAX], a[SG_CNT_MAX];
+
+	if (cfd < 0 || connect(cfd, (void *)&sa, sizeof(sa))) {
+		CHECK(0, "  connect over loopback: %s", strerror(errno));
+		return;
+	}
+	getsockname(cfd, (void *)&ca, &sl);
+	{
+		struct h_pkt pk = { .family = 4, .saddr = "127.0.0.1", .daddr = "127.0.0.1",
+				    .sport = ntohs(ca.sin_port), .dport = port_open, .seq = 777,
+				    .ack = 888, .flags = SG_TCP_ACK | SG_TCP_PSH,
+				    .opts = ack_ts_opts(1, 2, o), .optlen = 12, .payload = 50 };
+		int len = h_build(&pk, in, sizeof(in));
+
+		h_counters(h, b);
+		h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+		h_counters(h, a);
+		CHECK(r.retval == XDP_PASS_ && a[SG_DROP_COOKIE_BAD] == b[SG_DROP_COOKIE_BAD],
+		      "  data on an established connection to a protected port passes (retval %u)",
+		      r.retval);
+	}
+	close(cfd);
+	/* the accepted child stays in the listener's queue; closed with it */
+}
+
+static void test_passes(struct h_ctx *h)
+{
+	__u8 in[H_MAX_FRAME];
+	struct h_run r;
+	int len;
+
+	printf("  untouched:\n");
+	{
+		struct h_pkt pk = { .family = 4, .saddr = "10.1.0.2", .daddr = "10.1.0.1", .sport = 40000,
+				    .dport = port_unprot, .seq = 1, .flags = SG_TCP_SYN,
+				    .opts = h_linux_syn_opts, .optlen = 20 };
+
+		len = h_build(&pk, in, sizeof(in));
+		h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+		CHECK(r.retval == XDP_PASS_ && r.out_len == (__u32)len && !memcmp(r.out, in, len),
+		      "    SYN to an unprotected port: XDP_PASS, bytes unchanged");
+		pk.dport = port_closed;
+		len = h_build(&pk, in, sizeof(in));
+		h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+		CHECK(r.retval == XDP_PASS_ && !memcmp(r.out, in, len),
+		      "    SYN to a protected port without listener: XDP_PASS (kernel RSTs)");
+		pk.dport = port_open;
+		pk.opts = o_overrun;
+		pk.optlen = sizeof(o_overrun);
+		len = h_build(&pk, in, sizeof(in));
+		h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+		CHECK(r.retval == XDP_PASS_ && !memcmp(r.out, in, len),
+		      "    SYN with overrunning options: XDP_PASS, untouched");
+		/* truncated: the IP length claims more than the frame holds */
+		pk.opts = h_linux_syn_opts;
+		pk.optlen = 20;
+		len = h_build(&pk, in, sizeof(in));
+		h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len - 12, &r);
+		CHECK(r.retval == XDP_PASS_, "    truncated SYN: XDP_PASS");
+		pk.flags = SG_TCP_SYN | SG_TCP_FIN;
+		len = h_build(&pk, in, sizeof(in));
+		h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+		CHECK(r.retval == XDP_PASS_ && !memcmp(r.out, in, len), "    SYN|FIN: XDP_PASS, untouched");
+	}
+}
+
+static void test_tc(struct h_ctx *h)
+{
+	__u8 o[12], in[H_MAX_FRAME];
+	struct h_pkt pk = { .family = 4, .saddr = "10.1.0.2", .daddr = "10.1.0.1", .sport = 40000,
+			    .dport = port_open, .seq = 2, .ack = 0x1001, .flags = SG_TCP_ACK,
+			    .opts = ack_ts_opts(1, 2, o), .optlen = 12 };
+	__u64 b[SG_CNT_MAX], a[SG_CNT_MAX];
+	struct h_run r;
+	int len = h_build(&pk, in, sizeof(in)), rc;
+
+	h_counters(h, b);
+	rc = h_run_tc(bpf_program__fd(h->skel->progs.sg_tc_ingress), in, len, &r);
+	h_counters(h, a);
+	CHECK(!rc && r.retval == 0 && a[SG_CNT_COOKIE_HANDOFF] == b[SG_CNT_COOKIE_HANDOFF],
+	      "  TC ingress: ACK without XDP metadata -> TC_ACT_OK, no handoff attempted (rc %d)", rc);
+}
+
+static __u32 verified_insns(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 l = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &l) ? 0 : info.verified_insns;
+}
+
+static double time_runs(int fd, const __u8 *in, int len, int n)
+{
+	struct h_run r;
+	double sum = 0;
+
+	for (int i = 0; i < n; i++) {
+		h_run_xdp(fd, in, len, &r);
+		sum += r.duration_ns;
+	}
+	return sum / n;
+}
+
+static void bench(struct h_ctx *h, int n)
+{
+	int fd = bpf_program__fd(h->skel->progs.sg_xdp);
+	__u8 syn[H_MAX_FRAME], ack[H_MAX_FRAME], bad[H_MAX_FRAME], base[H_MAX_FRAME], o[12];
+	struct h_pkt pk = { .family = 4, .saddr = "10.1.0.2", .daddr = "10.1.0.1", .sport = 40000,
+			    .dport = port_open, .seq = 0x55667788, .flags = SG_TCP_SYN,
+			    .opts = h_linux_syn_opts, .optlen = 20 };
+	int ls, la, lb, l0;
+	double t0, ts, ta, tb;
+	__u32 ck = make_cookie(h, 4, 0x55667788, mono_ns(), -1);
+
+	ls = h_build(&pk, syn, sizeof(syn));
+	pk.dport = port_unprot;	/* baseline: a SYN to an unprotected port, XDP_PASS */
+	l0 = h_build(&pk, base, sizeof(base));
+	pk.dport = port_open;
+	pk.flags = SG_TCP_ACK;
+	pk.seq = 0x55667789;
+	pk.ack = ck + 1;
+	pk.opts = ack_ts_opts(1000, 0x12345687, o);
+	pk.optlen = 12;
+	la = h_build(&pk, ack, sizeof(ack));
+	pk.ack = ck + 2;
+	lb = h_build(&pk, bad, sizeof(bad));
+	t0 = time_runs(fd, base, l0, n);
+	ts = time_runs(fd, syn, ls, n);
+	ta = time_runs(fd, ack, la, n);
+	tb = time_runs(fd, bad, lb, n);
+	printf("  bench (%d single runs each, mean ns): baseline XDP_PASS %.0f; SYN->SYN-ACK %.0f (+%.0f); "
+	       "valid ACK %.0f (+%.0f); bad ACK (cookie+lookup+drop) %.0f (+%.0f)\n",
+	       n, t0, ts, ts - t0, ta, ta - t0, tb, tb - t0);
+}
 
 void test_syncookie(void)
 {
-	printf("  (no syncookie tests yet)\n");
+	static const struct ck_cfg all = { 1, 1, 1 }, nots = { 0, 1, 1 };
+	struct h_ctx *h = calloc(1, sizeof(*h));
+	struct ck_cfg cfg = all;
+	const struct syn_case cases[] = {
+		{ "IPv4 SYN, no options", 4, 0, NULL, 0, 0, 0, 0, 0, 0 },
+		{ "IPv4 SYN, MSS only", 4, 0, o_mss, 4, 0, 1, 0, 0, 0, 1460 },
+		{ "IPv4 SYN, full Linux set", 4, 0, h_linux_syn_opts, 20, 0, 1, 1, 1, 1, 1460, 7,
+		  0x12345678 },
+		{ "IPv4 SYN, odd option order", 4, 0, o_odd, sizeof(o_odd), 0, 1, 1, 1, 1, 1400, 2, 12345 },
+		{ "IPv4 SYN, wscale 14, MSS 9000", 4, 0, o_ws14, 20, 0, 1, 1, 1, 1, 9000, 14, 7 },
+		{ "IPv4 SYN, no timestamps", 4, 0, o_nots, sizeof(o_nots), 0, 1, 0, 1, 1, 1460, 7 },
+		{ "IPv4 SYN with 100 bytes of data (TFO): answered, data cut", 4, 0, h_linux_syn_opts, 20,
+		  100, 1, 1, 1, 1, 1460, 7, 0x12345678 },
+		{ "IPv6 SYN, full Linux set", 6, 0, h_linux_syn_opts, 20, 0, 1, 1, 1, 1, 1460, 7,
+		  0x12345678 },
+		{ "IPv6 SYN, no options", 6, 0, NULL, 0, 0, 0, 0, 0, 0 },
+		{ "VLAN 42 IPv4 SYN, full Linux set", 4, 42, h_linux_syn_opts, 20, 0, 1, 1, 1, 1, 1460, 7,
+		  0x12345678 },
+		{ "VLAN 42 IPv6 SYN, MSS only", 6, 42, o_mss, 4, 0, 1, 0, 0, 0, 1460 },
+	};
+	int err;
+
+	port_unprot = free_port();
+	port_closed = free_port();
+	port_open = 0;
+	lfd4 = listen_on(AF_INET, &port_open);
+	lfd6 = listen_on(AF_INET6, &port_open);
+	if (lfd4 < 0 || lfd6 < 0) {
+		CHECK(0, "  listening sockets: %s", strerror(errno));
+		return;
+	}
+	if (!h_open(h, NULL, NULL)) {
+		printf("  verifier, monitor mode (defaults): sg_xdp %u insns processed\n",
+		       verified_insns(bpf_program__fd(h->skel->progs.sg_xdp)));
+		h_close(h);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		cfg = pass ? nots : all;
+		printf(" %s\n", pass ? "[server sysctl tcp_timestamps=0]" : "[all options allowed]");
+		err = h_open(h, configure, &cfg);
+		CHECK(!err, "  load in protect mode (%d)", err);
+		if (err)
+			break;
+		set_port(h, port_open, SG_PORT_PROTECTED);
+		set_port(h, port_closed, SG_PORT_PROTECTED);
+		err = rotate(h);
+		CHECK(err == 0, "  secret + --ports %u,%u", port_open, port_closed);
+		if (!pass)
+			printf("  verifier: sg_xdp %u insns processed, sg_tc_ingress %u\n",
+			       verified_insns(bpf_program__fd(h->skel->progs.sg_xdp)),
+			       verified_insns(bpf_program__fd(h->skel->progs.sg_tc_ingress)));
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			if (!pass || cases[i].c_ts)
+				check_synack(h, &cases[i], &cfg);
+		if (!pass) {
+			test_acks(h);
+			test_established(h);
+			test_passes(h);
+			test_tc(h);
+			if (getenv("SG_BENCH"))
+				bench(h, atoi(getenv("SG_BENCH")) > 0 ? atoi(getenv("SG_BENCH")) : 20000);
+		}
+		h_close(h);
+	}
+	close(lfd4);
+	close(lfd6);
+	free(h);
 }
