@@ -39,7 +39,6 @@ ns_setup() {
 	# A veth receiving XDP_TX frames needs an XDP program on its peer.
 	ip -n sg_cli link set dev sgc0 xdp obj "$SG_ROOT/build/xdp_pass.bpf.o" sec xdp ||
 		fail "cannot attach XDP_PASS to the client veth"
-	cli ping -c1 -W2 $SRV4 >/dev/null 2>&1 || cli ping -c1 -W2 $SRV4 >/dev/null 2>&1 || true
 }
 
 ns_cleanup_ns() {
