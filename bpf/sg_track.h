@@ -83,6 +83,41 @@ struct {
 	__type(value, struct sg_syn_window);
 } sg_syn_rate SEC(".maps");
 
+/*
+ * A per-flow busy flag instead of a bpf_spin_lock: the verifier forbids
+ * function calls, helper calls and copies of the value while a spin lock is
+ * held, which the state machine and the map moves need. Contention (two
+ * CPUs changing one flow's state at the same instant, e.g. crossing RSTs)
+ * lasts the few dozen instructions of one segment: spin a bounded number
+ * of times, and if the flag is still taken, go on and count it.
+ */
+#define SG_LOCK_SPINS 256
+
+static __always_inline int sg_flow_lock(struct sg_flow *f)
+{
+	/* 64-bit atomics on the word {busy, last_ms} (busy is the low half:
+	 * little-endian); clang-14 emits 32-bit cmpxchg only with -mcpu=v3,
+	 * whose register fills this kernel's verifier rejects here. */
+	__u64 *w = (__u64 *)&f->busy;
+	int i;
+
+	for (i = 0; i < SG_LOCK_SPINS; i++) {
+		__u64 old = *(volatile __u64 *)w;
+
+		if ((__u32)old)
+			continue;
+		if (__sync_val_compare_and_swap(w, old, old | 1) == old)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline void sg_flow_unlock(struct sg_flow *f, int held)
+{
+	if (held)
+		__sync_fetch_and_and((__u64 *)&f->busy, 0xffffffff00000000ull);
+}
+
 static __always_inline int sg_addr_match(__u8 family, const __u32 *a)
 {
 	struct sg_lpm_key k = { .prefixlen = 32 + (family == 6 ? 128 : 32), .family = family };
@@ -124,17 +159,27 @@ static __always_inline void sg_emit_tr(struct sg_counters *c, const struct sg_fl
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Emit the transitions in out, unless the flow is a quiet (flood-time) handshake. */
+/*
+ * 1 if the transitions of a quiet (flood-time) handshake are to be kept
+ * off the console; a quiet flow that completes its handshake is printed
+ * from then on. Called with the flow's lock held (or on a private copy).
+ */
+static __always_inline int sg_quiet(struct sg_flow *f)
+{
+	if (!(f->flags & SG_F_QUIET))
+		return 0;
+	if (f->state[SG_SIDE_CLIENT] < SG_ESTABLISHED && f->state[SG_SIDE_SERVER] < SG_ESTABLISHED)
+		return 1;
+	f->flags &= ~SG_F_QUIET;
+	return 0;
+}
+
+/* Emit the transitions in out. */
 static __always_inline void sg_emit_out(struct sg_counters *c, const struct sg_flow_key *k,
 					struct sg_flow *f, const struct sg_fsm_out *out, __u64 now)
 {
 	int i;
 
-	if (f->flags & SG_F_QUIET) {
-		if (f->state[SG_SIDE_CLIENT] < SG_ESTABLISHED && f->state[SG_SIDE_SERVER] < SG_ESTABLISHED)
-			return;
-		f->flags &= ~SG_F_QUIET; /* it completed: from now on, every line */
-	}
 #pragma unroll
 	for (i = 0; i < SG_FSM_MAX_TR; i++) {
 		if (i >= out->n)
@@ -183,13 +228,123 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 	return 0;
 }
 
+/* One segment, as the state machine needs it. */
+struct sg_seg {
+	__u64 now;
+	__u32 seq, ack, len;
+	__u16 window;
+	__u8 flags;		/* TCP flags */
+	__u8 lo;		/* the sender is the key's 'lo' endpoint */
+	__u8 cookie;		/* a valid synguard cookie ACK */
+	__u8 pad;
+	__u16 dport;
+	__u8 pad2[4];
+};
+
+/*
+ * Per-CPU working space of one tracking pass: the BPF stack (512 bytes for
+ * the whole call chain) is spent by the parser and the cookie path.
+ * Programs do not preempt each other on one CPU, so one entry per CPU is safe.
+ */
+struct sg_track_work {
+	struct sg_flow nf;		/* a new flow's record */
+	struct sg_fsm_out out;
+	struct sg_seg seg;
+	struct sg_flow_key k;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_track_work);
+} sg_track_work SEC(".maps");
+
+/* sg_flow_step() result bits */
+#define SG_STEP_ESTABLISHED	0x1	/* a side is ESTABLISHED or beyond */
+#define SG_STEP_QUIET		0x2	/* keep the transitions off the console */
+#define SG_STEP_SYN_RTX		0x4	/* a retransmitted SYN */
+#define SG_STEP_CONTENDED	0x8	/* the busy flag stayed taken */
+
+/*
+ * The state machine runs in global functions: the verifier checks a global
+ * function once, on its own, instead of once per path of every caller,
+ * which keeps the programs far below its instruction limit.
+ *
+ * sg_flow_step: a segment of a known flow that may change states, with the
+ * flow's busy flag held.
+ */
+__noinline int sg_flow_step(struct sg_flow *f, const struct sg_seg *s, struct sg_fsm_out *out)
+{
+	int held, from_client, ret = 0;
+
+	if (!f || !s || !out)
+		return 0;
+	held = sg_flow_lock(f);
+	from_client = sg_flow_from_client(f, s->lo);
+	if ((s->flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN && from_client &&
+	    f->isn[SG_SIDE_CLIENT] == s->seq && (f->priv & SG_FP_ISN(SG_SIDE_CLIENT)))
+		ret |= SG_STEP_SYN_RTX;
+	sg_flow_segment(f, from_client, s->flags, s->seq, s->ack, s->len, s->window, s->now, out);
+	if (f->state[SG_SIDE_CLIENT] >= SG_ESTABLISHED || f->state[SG_SIDE_SERVER] >= SG_ESTABLISHED)
+		ret |= SG_STEP_ESTABLISHED;
+	if (sg_quiet(f))
+		ret |= SG_STEP_QUIET;
+	sg_flow_unlock(f, held);
+	return held ? ret : ret | SG_STEP_CONTENDED;
+}
+
+/*
+ * sg_track_new: a flow's first segment: build the record, insert it into
+ * the half-open or the flow table, emit its first transitions.
+ */
+__noinline int sg_track_new(struct sg_track_work *w)
+{
+	struct sg_counters *c = sg_cnt();
+	int quiet = 0, err;
+
+	if (!w)
+		return 0;
+	__builtin_memset(&w->nf, 0, sizeof(w->nf));
+	if (w->seg.cookie)
+		sg_flow_init_cookie(&w->nf, w->seg.lo, w->seg.seq, w->seg.ack, w->seg.len, w->seg.window,
+				    w->seg.now, &w->out);
+	else
+		sg_flow_init(&w->nf, w->seg.lo, w->seg.flags, w->seg.seq, w->seg.ack, w->seg.len, w->seg.window,
+			     w->seg.now, (w->seg.flags & SG_TCP_SYN) && w->seg.len > 0, &w->out);
+	sg_count(c, SG_CNT_FLOW_NEW);
+	if (w->nf.state[SG_SIDE_CLIENT] < SG_ESTABLISHED && w->nf.state[SG_SIDE_SERVER] < SG_ESTABLISHED) {
+		/* a handshake in progress: the half-open map */
+		if ((w->seg.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
+			quiet = sg_syn_rate_quiet(c, w->seg.dport, &w->k, w->seg.now);
+		if (quiet)
+			w->nf.flags |= SG_F_QUIET;
+		err = bpf_map_update_elem(&sg_embryo, &w->k, &w->nf, BPF_NOEXIST);
+		if (err) {
+			/* -EEXIST: another CPU created it this instant (not a loss) */
+			if (err != -17)
+				sg_count(c, SG_LOSS_EMBRYO_FULL);
+			return 0;
+		}
+	} else {
+		err = bpf_map_update_elem(&sg_flows, &w->k, &w->nf, BPF_NOEXIST);
+		if (err) {
+			if (err != -17)
+				sg_count(c, SG_LOSS_FLOW_FULL);
+			return 0;
+		}
+	}
+	if (!sg_quiet(&w->nf))
+		sg_emit_out(c, &w->k, &w->nf, &w->out, w->seg.now);
+	return 0;
+}
+
 static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __u32 how)
 {
-	struct sg_flow_key k;
-	struct sg_flow nf, *f;
-	struct sg_fsm_out out;
-	__u64 now;
-	int lo, embryo = 0;
+	struct sg_track_work *w;
+	struct sg_flow *f;
+	__u32 zero = 0;
+	int lo, embryo = 0, ret;
 	__u8 fl = p->flags;
 
 	if (!cfg_track)
@@ -198,64 +353,62 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 		sg_count(c, SG_CNT_FILTERED);
 		return;
 	}
-	now = bpf_ktime_get_ns();
-	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
+	w = bpf_map_lookup_elem(&sg_track_work, &zero);
+	if (!w)
+		return;
+	lo = sg_flow_key_make(&w->k, p->family, p->saddr, p->daddr, p->sport, p->dport);
+	w->seg.now = bpf_ktime_get_ns();
+	w->seg.seq = p->seq;
+	w->seg.ack = p->ack;
+	w->seg.len = p->payload_len;
+	w->seg.window = p->window;
+	w->seg.flags = fl;
+	w->seg.lo = lo;
+	w->seg.cookie = (how & SG_TRACK_COOKIE) ? 1 : 0;
+	w->seg.dport = p->dport;
 
-	f = bpf_map_lookup_elem(&sg_flows, &k);
+	f = bpf_map_lookup_elem(&sg_flows, &w->k);
 	if (!f) {
-		f = bpf_map_lookup_elem(&sg_embryo, &k);
+		f = bpf_map_lookup_elem(&sg_embryo, &w->k);
 		embryo = f != NULL;
 	}
 
 	if (!f) {
-		int quiet = 0;
-
-		/* A RST or a bare ACK with nothing known about the flow opens nothing
-		 * when it is a cookie ACK: that one starts the flow established. */
-		if (how & SG_TRACK_COOKIE) {
-			sg_flow_init_cookie(&nf, lo, p->seq, p->ack, p->payload_len, p->window, now, &out);
-		} else {
-			if (fl & SG_TCP_RST)
-				return; /* an answer to something we never saw (a scan, a stale flow) */
-			sg_flow_init(&nf, lo, fl, p->seq, p->ack, p->payload_len, p->window, now,
-				     (fl & SG_TCP_SYN) && p->payload_len > 0, &out);
-		}
-		sg_count(c, SG_CNT_FLOW_NEW);
-		if (nf.state[SG_SIDE_CLIENT] < SG_ESTABLISHED && nf.state[SG_SIDE_SERVER] < SG_ESTABLISHED) {
-			/* a handshake in progress: the half-open map */
-			if ((fl & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
-				quiet = sg_syn_rate_quiet(c, p->dport, &k, now);
-			if (quiet)
-				nf.flags |= SG_F_QUIET;
-			if (bpf_map_update_elem(&sg_embryo, &k, &nf, BPF_NOEXIST)) {
-				sg_count(c, SG_LOSS_EMBRYO_FULL);
-				return;
-			}
-		} else if (bpf_map_update_elem(&sg_flows, &k, &nf, BPF_NOEXIST)) {
-			sg_count(c, SG_LOSS_FLOW_FULL);
-			return;
-		}
-		sg_emit_out(c, &k, &nf, &out, now);
+		/* a RST answers something we never saw (a scan, a stale flow) */
+		if (!(fl & SG_TCP_RST) || w->seg.cookie)
+			sg_track_new(w);
 		return;
 	}
 
-	if ((fl & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN && sg_flow_from_client(f, lo) &&
-	    f->isn[SG_SIDE_CLIENT] == p->seq && (f->priv & SG_FP_ISN(SG_SIDE_CLIENT)))
-		sg_count(c, SG_CNT_SYN_RETRANS);
-	sg_flow_segment(f, sg_flow_from_client(f, lo), fl, p->seq, p->ack, p->payload_len, p->window, now,
-			&out);
-	if (out.retrans)
-		sg_count(c, SG_CNT_RETRANS);
-	if (out.rst_ignored)
-		sg_count(c, SG_CNT_RST_IGNORED);
-	sg_emit_out(c, &k, f, &out, now);
+	/* The bulk of a flow: data and acks between two ESTABLISHED endpoints. */
+	if (sg_flow_steady(f, fl)) {
+		sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window, w->seg.now,
+			      &w->out);
+		if (w->out.retrans)
+			sg_count(c, SG_CNT_RETRANS);
+		return;
+	}
 
-	if (embryo && (f->state[SG_SIDE_CLIENT] >= SG_ESTABLISHED || f->state[SG_SIDE_SERVER] >= SG_ESTABLISHED)) {
+	/* A segment that may change states: one CPU at a time per flow. */
+	ret = sg_flow_step(f, &w->seg, &w->out);
+	if (ret & SG_STEP_CONTENDED)
+		sg_count(c, SG_CNT_LOCK_CONTENDED);
+	if (ret & SG_STEP_SYN_RTX)
+		sg_count(c, SG_CNT_SYN_RETRANS);
+	if (w->out.retrans)
+		sg_count(c, SG_CNT_RETRANS);
+	if (w->out.rst_ignored)
+		sg_count(c, SG_CNT_RST_IGNORED);
+	if (!(ret & SG_STEP_QUIET))
+		sg_emit_out(c, &w->k, f, &w->out, w->seg.now);
+
+	if (embryo && (ret & SG_STEP_ESTABLISHED)) {
 		/* handshake done: move to the flow table, out of the flood's reach */
-		if (bpf_map_update_elem(&sg_flows, &k, f, BPF_ANY))
+		/* (the copy carries busy = 0: the flag was released above) */
+		if (bpf_map_update_elem(&sg_flows, &w->k, f, BPF_ANY))
 			sg_count(c, SG_LOSS_FLOW_FULL);
 		else
-			bpf_map_delete_elem(&sg_embryo, &k);
+			bpf_map_delete_elem(&sg_embryo, &w->k);
 	}
 }
 

@@ -36,13 +36,14 @@ static __always_inline void sg_count_tcp(struct sg_counters *c, const struct sg_
 }
 
 /*
- * Tracking in its own BPF subprogram (own stack frame): sg_xdp's frame plus
- * the deepest call chain must stay within 512 bytes, and tracking and the
- * SYN-cookie subprograms (sg_synproxy.h) each need a large frame.
+ * Tracking as a global function: verified once on its own, and its frame
+ * is not stacked on the parser's and the cookie path's (512 bytes in all).
  */
-static __noinline int sg_track_xdp(struct sg_pkt *p, struct sg_counters *c, __u32 how)
+__noinline int sg_track_xdp(struct sg_pkt *p, __u32 how)
 {
-	sg_track(p, c, how);
+	if (!p)
+		return 0;
+	sg_track(p, sg_cnt(), how);
 	return 0;
 }
 
@@ -73,10 +74,10 @@ int sg_xdp(struct xdp_md *ctx)
 	case SG_SP_DROP:
 		return XDP_DROP;
 	case SG_SP_COOKIE_OK:
-		sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
+		sg_track_xdp(&p, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
 		return XDP_PASS;
 	default:
-		sg_track_xdp(&p, c, SG_TRACK_INGRESS);
+		sg_track_xdp(&p, SG_TRACK_INGRESS);
 		return XDP_PASS;
 	}
 }
@@ -100,6 +101,6 @@ int sg_tc_egress(struct __sk_buff *skb)
 	if (sg_parse(data, data_end, &p) != SG_P_TCP)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
-	sg_track(&p, c, SG_TRACK_EGRESS);
+	sg_track_xdp(&p, SG_TRACK_EGRESS);
 	return TC_ACT_OK;
 }

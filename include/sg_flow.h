@@ -47,12 +47,15 @@ struct sg_flow_key {
 
 /*
  * The map value. Arrays of two are indexed by enum sg_side. Times: start_ns
- * and last_ns are bpf_ktime_get_ns() values (CLOCK_MONOTONIC in userspace);
- * the others are offsets from start_ns.
+ * is a bpf_ktime_get_ns() value (CLOCK_MONOTONIC in userspace); the others
+ * are offsets from start_ns. The BPF side changes states only while holding
+ * busy (two CPUs may see the two directions of one flow at once); segments
+ * that cannot change a state take the flag-free sg_flow_count() path.
  */
 struct sg_flow {
+	__u32 busy;		/* 1 while a CPU changes the states (see sg_track.h) */
+	__u32 last_ms;		/* ms after start_ns of the last segment, either direction */
 	__u64 start_ns;		/* first segment of this incarnation (the SYN) */
-	__u64 last_ns;		/* last segment seen, either direction */
 	__u32 isn[2];		/* SYN / SYN-ACK sequence number (SG_FP_ISN) */
 	__u32 snd_nxt[2];	/* highest seq + len (+SYN/FIN) sent (SG_FP_NXT) */
 	__u32 fin_seq[2];	/* sequence number of the side's FIN (SG_FP_FIN) */
@@ -168,9 +171,15 @@ SG_INLINE void sg__tr(struct sg_flow *f, struct sg_fsm_out *o, int s, __u8 to,
 	f->state_ms[s] = sg__sat32(sg__since(f, now_ns) / 1000000);
 }
 
+/* Wipe the record, except the busy flag (its holder releases it). */
 SG_INLINE void sg__zero(struct sg_flow *f)
 {
-	__builtin_memset(f, 0, sizeof(*f));
+	__builtin_memset((char *)f + sizeof(f->busy), 0, sizeof(*f) - sizeof(f->busy));
+}
+
+SG_INLINE void sg__touch(struct sg_flow *f, __u64 now_ns)
+{
+	f->last_ms = sg__sat32(sg__since(f, now_ns) / 1000000);
 }
 
 /* A side that never did anything (implicit LISTEN) or is gone. */
@@ -246,7 +255,7 @@ SG_INLINE void sg__fresh_syn(struct sg_flow *f, __u8 client_is_lo, __u32 seq,
 	sg__zero(f);
 	f->client_is_lo = client_is_lo;
 	f->start_ns = now_ns;
-	f->last_ns = now_ns;
+	f->last_ms = 0;
 	f->isn[SG_SIDE_CLIENT] = seq;
 	f->snd_nxt[SG_SIDE_CLIENT] = seq + 1 + len;
 	f->priv = SG_FP_ISN(SG_SIDE_CLIENT) | SG_FP_NXT(SG_SIDE_CLIENT);
@@ -364,7 +373,7 @@ SG_INLINE void sg__segment(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
 
 	x &= 1;
 	y = x ^ 1;
-	f->last_ns = now_ns;
+	sg__touch(f, now_ns);
 	f->pkts[x]++;
 	f->bytes[x] += len;
 
@@ -473,7 +482,7 @@ SG_INLINE void sg_flow_init(struct sg_flow *f, int sender_is_lo, __u8 tcp_flags,
 	}
 	sg__zero(f);
 	f->start_ns = now_ns;
-	f->last_ns = now_ns;
+	f->last_ms = 0;
 	if ((tcp_flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) ==
 	    (SG_TCP_SYN | SG_TCP_ACK)) {
 		/* SYN-ACK: its ack proves the client's SYN */
@@ -518,7 +527,7 @@ SG_INLINE void sg_flow_init_cookie(struct sg_flow *f, int sender_is_lo, __u32 se
 	sg__out_init(out);
 	sg__zero(f);
 	f->start_ns = now_ns;
-	f->last_ns = now_ns;
+	f->last_ms = 0;
 	f->client_is_lo = sender_is_lo ? 1 : 0;
 	f->flags = SG_F_COOKIE;
 	f->isn[SG_SIDE_CLIENT] = seq - 1;
@@ -572,6 +581,53 @@ SG_INLINE void sg_flow_event(struct sg_event *e, const struct sg_flow_key *k,
 }
 
 /*
+ * 1 if this segment cannot change either endpoint's state: both sides
+ * ESTABLISHED with their next sequence numbers known, no FIN sent yet, and
+ * no SYN, FIN or RST in the segment. Such a segment (the bulk of any flow)
+ * only moves counters: sg_flow_count() does exactly what sg_flow_segment()
+ * would, without a lock. Read without the lock, the answer may be stale when
+ * another CPU is changing the state right now; the worst case is a
+ * transition reported one segment later (acks are cumulative), never a
+ * wrong one, as sg_flow_count() never changes states or FIN/NXT bits.
+ */
+SG_INLINE int sg_flow_steady(const struct sg_flow *f, __u8 tcp_flags)
+{
+	return !(tcp_flags & (SG_TCP_SYN | SG_TCP_FIN | SG_TCP_RST)) &&
+	       f->state[SG_SIDE_CLIENT] == SG_ESTABLISHED &&
+	       f->state[SG_SIDE_SERVER] == SG_ESTABLISHED &&
+	       (f->priv & (SG_FP_NXT(0) | SG_FP_NXT(1) | SG_FP_FIN(0) | SG_FP_FIN(1))) ==
+		       (SG_FP_NXT(0) | SG_FP_NXT(1));
+}
+
+/* The counters of a steady segment (see sg_flow_steady()). */
+SG_INLINE void sg_flow_count(struct sg_flow *f, int from_client, __u32 seq, __u32 len,
+			     __u16 window, __u64 now_ns, struct sg_fsm_out *out)
+{
+	int x = from_client ? SG_SIDE_CLIENT : SG_SIDE_SERVER;
+	__u32 end = seq + len;
+
+	sg__out_init(out);
+	sg__touch(f, now_ns);
+	if (x == SG_SIDE_CLIENT) {
+		f->pkts[SG_SIDE_CLIENT]++;
+		f->bytes[SG_SIDE_CLIENT] += len;
+		f->win[SG_SIDE_CLIENT] = window;
+		if (SG_SEQ_GT(end, f->snd_nxt[SG_SIDE_CLIENT]))
+			f->snd_nxt[SG_SIDE_CLIENT] = end;
+		else if (len)
+			out->retrans = 1;
+	} else {
+		f->pkts[SG_SIDE_SERVER]++;
+		f->bytes[SG_SIDE_SERVER] += len;
+		f->win[SG_SIDE_SERVER] = window;
+		if (SG_SEQ_GT(end, f->snd_nxt[SG_SIDE_SERVER]))
+			f->snd_nxt[SG_SIDE_SERVER] = end;
+		else if (len)
+			out->retrans = 1;
+	}
+}
+
+/*
  * Feed one segment sent by the client (from_client=1) or by the server.
  * After a call with out->new_syn set, the roles may have swapped (a pure
  * SYN from the old server re-opened the tuple): read sg_flow_client_is_lo()
@@ -598,7 +654,8 @@ SG_INLINE void sg__expire_side(struct sg_flow *f, int s, __u64 now_ns,
 	__u8 st = f->state[s];
 	__u64 entered = f->start_ns + (__u64)f->state_ms[s] * 1000000;
 	__u64 in_state = now_ns > entered ? now_ns - entered : 0;
-	__u64 idle = now_ns > f->last_ns ? now_ns - f->last_ns : 0;
+	__u64 last = f->start_ns + (__u64)f->last_ms * 1000000;
+	__u64 idle = now_ns > last ? now_ns - last : 0;
 
 	if (sg__idle_state(st))
 		return;

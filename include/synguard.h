@@ -91,6 +91,7 @@ enum sg_counter {
 	SG_CNT_SYN_RETRANS,
 	SG_CNT_RST_IGNORED,	/* RST outside the window: changed nothing */
 	SG_CNT_FILTERED,	/* TCP segments skipped by the -p/-4/-6/address filters */
+	SG_CNT_LOCK_CONTENDED,	/* a flow stayed busy on another CPU: updated without the flag */
 	SG_CNT_MAX,
 };
 

@@ -174,6 +174,7 @@ static const char *const counter_names[SG_CNT_MAX] = {
 	[SG_CNT_SYN_RETRANS] = "syn_retransmits",
 	[SG_CNT_RST_IGNORED] = "rst_ignored",
 	[SG_CNT_FILTERED] = "filtered",
+	[SG_CNT_LOCK_CONTENDED] = "flow_contended",
 };
 
 static const char *const alert_names[] = {

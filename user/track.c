@@ -150,8 +150,10 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 				dirty = true;
 			}
 		}
-		if (dirty)
+		if (dirty) {
+			f.busy = 0; /* never write back a flag a CPU held while we read */
 			bpf_map_update_elem(fd, &keys[i], &f, BPF_EXIST);
+		}
 		if (embryo)
 			T.halfopen++;
 		else

@@ -349,9 +349,9 @@ static void sc_client_closes(const struct flow *fl, const char *name)
 	CHECK(v.close_side == SG_SIDE_CLIENT && v.close_how == SG_CLOSE_FIN, "entry: client closed first, FIN");
 
 	/* 2MSL: the sweeper's expiry applied to the real entry */
-	done = sg_flow_expire(&v, v.last_ns + 59000000000ull, 60000000000ull, 30000000000ull, 0, &out);
+	done = sg_flow_expire(&v, v.start_ns + v.last_ms * 1000000ull + 59000000000ull, 60000000000ull, 30000000000ull, 0, &out);
 	CHECK(out.n == 0 && !done, "TIME_WAIT holds before 2MSL (60 s)");
-	done = sg_flow_expire(&v, v.last_ns + 61000000000ull, 60000000000ull, 30000000000ull, 0, &out);
+	done = sg_flow_expire(&v, v.start_ns + v.last_ms * 1000000ull + 61000000000ull, 60000000000ull, 30000000000ull, 0, &out);
 	CHECK(out.n == 1 && done && out.tr[0].side == SG_SIDE_CLIENT && out.tr[0].from == SG_TIME_WAIT &&
 		      out.tr[0].to == SG_CLOSED && out.tr[0].cause == SG_CAUSE_TIMEOUT,
 	      "after 2MSL: client:TIME_WAIT>CLOSED:timeout, entry done");
