@@ -35,11 +35,6 @@ struct sg_lpm_key {
 	__u32 addr[4];
 };
 
-struct sg_syn_window {
-	__u64 win;		/* window number: ns >> 30 (~1.07 s) */
-	__u32 syns;		/* SYNs opening new flows in this window */
-	__u32 quiet;		/* of which not printed */
-};
 
 /*
  * Plain hash maps, not LRU: an LRU map evicts silently, a full hash map
@@ -117,6 +112,15 @@ static __always_inline void sg_flow_unlock(struct sg_flow *f, int held)
 	if (held)
 		__sync_fetch_and_and((__u64 *)&f->busy, 0xffffffff00000000ull);
 }
+
+/* Ports with a summarised (quiet) SYN window: the userspace sweeper emits
+ * the last window's summary once a flood stops (no SYN rolls it over). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_quiet_ports SEC(".maps");
 
 static __always_inline int sg_addr_match(__u8 family, const __u32 *a)
 {
@@ -222,7 +226,8 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 	}
 	w->syns++;
 	if (w->syns > cfg_syn_quiet) {
-		w->quiet++;
+		if (!w->quiet++)
+			bpf_map_update_elem(&sg_quiet_ports, &idx, &win, BPF_ANY);
 		return 1;
 	}
 	return 0;

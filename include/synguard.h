@@ -100,6 +100,13 @@ struct sg_counters {
 	__u64 c[SG_CNT_MAX];
 };
 
+/* Per-CPU, per-port window of SYNs opening new flows (tracking). */
+struct sg_syn_window {
+	__u64 win;		/* window number: ns >> 30 (~1.07 s) */
+	__u32 syns;		/* SYNs opening new flows in this window */
+	__u32 quiet;		/* of which not printed */
+};
+
 /* Event record types (the JSON "type" key). */
 enum sg_event_type {
 	SG_EV_STATE = 1,	/* one endpoint changed state */

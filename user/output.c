@@ -106,9 +106,9 @@ static int format_json(const struct sg_event *e, const char *ts, char *buf, size
 		return n;
 	case SG_EV_SYN_SUMMARY:
 		return snprintf(buf, len,
-				"{\"ts\":\"%s\",\"type\":\"syn_summary\",\"family\":%u,\"daddr\":\"%s\","
-				"\"dport\":%u,\"syns\":%u,\"interval_s\":1}",
-				ts, e->family, da, e->dport, e->syns);
+				"{\"ts\":\"%s\",\"type\":\"syn_summary\",\"dport\":%u,\"syns\":%u,"
+				"\"not_printed\":%u,\"interval_s\":1}",
+				ts, e->dport, e->syns, e->valid);
 	case SG_EV_COOKIE:
 		return snprintf(buf, len,
 				"{\"ts\":\"%s\",\"type\":\"cookie\",\"dport\":%u,\"sent\":%u,\"validated\":%u,"
@@ -165,8 +165,8 @@ static int format_text(const struct sg_event *e, const char *ts, char *buf, size
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " [cookie]");
 		return n;
 	case SG_EV_SYN_SUMMARY:
-		return snprintf(buf, len, "%s%s*:* -> %s SYN summary: %u SYNs in 1s (per-SYN lines suppressed)",
-				ts, sep, dst, e->syns);
+		return snprintf(buf, len, "%s%sport %u SYN summary: %u new handshakes in 1s, %u not printed",
+				ts, sep, e->dport, e->syns, e->valid);
 	case SG_EV_COOKIE:
 		return snprintf(buf, len, "%s%sport %u cookies: sent %u, validated %u, rejected %u in 1s", ts,
 				sep, e->dport, e->syns, e->valid, e->rejected);

@@ -176,6 +176,52 @@ static void read_cnt(struct synguard_bpf *skel, __u64 *out)
 	free(v);
 }
 
+/*
+ * A port's last summarised SYN window is reported by BPF when the next SYN
+ * opens a new window; when the flood simply stops, nobody does. Report such
+ * stale windows here, once every CPU's window for the port has ended.
+ */
+static void flush_syn_summaries(struct synguard_bpf *skel, __u64 now)
+{
+	int qfd = bpf_map__fd(skel->maps.sg_quiet_ports), rfd = bpf_map__fd(skel->maps.sg_syn_rate);
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_syn_window *w;
+	__u32 port, next, ports[1024];
+	int n = 0, err;
+
+	if (ncpu <= 0 || !(w = calloc(ncpu, sizeof(*w))))
+		return;
+	err = bpf_map_get_next_key(qfd, NULL, &next);
+	while (!err && n < 1024) {
+		ports[n++] = next;
+		port = next;
+		err = bpf_map_get_next_key(qfd, &port, &next);
+	}
+	for (int i = 0; i < n; i++) {
+		struct sg_event e = { .ts_ns = now, .type = SG_EV_SYN_SUMMARY, .dport = (__u16)ports[i] };
+		bool stale = true;
+
+		if (bpf_map_lookup_elem(rfd, &ports[i], w))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			if (w[c].syns && w[c].win >= now >> 30)
+				stale = false;
+			e.syns += w[c].quiet ? w[c].syns : 0;
+			e.valid += w[c].quiet;
+		}
+		if (!stale)
+			continue; /* a window is still open: BPF reports it when it rolls over */
+		if (e.valid) {
+			e.family = 0;
+			sg_emit(&e);
+		}
+		memset(w, 0, ncpu * sizeof(*w));
+		bpf_map_update_elem(rfd, &ports[i], w, BPF_ANY);
+		bpf_map_delete_elem(qfd, &ports[i]);
+	}
+	free(w);
+}
+
 void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now)
 {
 	static const int losses[] = { SG_LOSS_RINGBUF, SG_LOSS_FLOW_FULL, SG_LOSS_EMBRYO_FULL };
@@ -197,6 +243,7 @@ void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64
 
 	if (now - T.last_rate < NS)
 		return;
+	flush_syn_summaries(skel, now);
 	read_cnt(skel, cnt);
 	if (T.have_prev) {
 		double secs = (now - T.last_rate) / 1e9;
