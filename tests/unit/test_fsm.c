@@ -676,8 +676,50 @@ static void t_key(void)
 	      sizeof(struct sg_flow), sizeof(struct sg_flow_key) + sizeof(struct sg_flow));
 }
 
+/*
+ * The lock-free path: for every segment sg_flow_steady() accepts,
+ * sg_flow_count() must leave the record exactly as sg_flow_segment() does,
+ * and it must never accept a segment that changes a state.
+ */
+static void t_steady(void)
+{
+	static const __u8 flagsets[] = { A, P | A, 0, F | A, R, S, S | A, R | A };
+	__u32 rnd = 12345, steady = 0, same = 0, moved = 0;
+	struct sc s;
+
+	handshake(&s, "steady", CISN, SISN);
+	for (int i = 0; i < 4000; i++) {
+		struct sg_flow a = s.f, b = s.f;
+		struct sg_fsm_out oa, ob;
+		__u8 fl;
+		__u32 seq, ack, len;
+		int fc;
+
+		rnd = rnd * 1103515245 + 12345;
+		fl = flagsets[(rnd >> 8) % sizeof(flagsets)];
+		fc = (rnd >> 4) & 1;
+		len = (rnd >> 12) % 3 == 0 ? 0 : (rnd >> 14) % 1400;
+		/* around what each side has sent: new data, retransmissions, old acks */
+		seq = a.snd_nxt[fc ? SG_SIDE_CLIENT : SG_SIDE_SERVER] + (int)((rnd >> 16) % 3000) - 1500;
+		ack = a.snd_nxt[fc ? SG_SIDE_SERVER : SG_SIDE_CLIENT] - (rnd >> 20) % 2000;
+		sg_flow_segment(&a, fc, fl, seq, ack, len, 500, s.now + i, &oa);
+		if (oa.n)
+			moved += sg_flow_steady(&b, fl);
+		if (!sg_flow_steady(&b, fl))
+			continue;
+		steady++;
+		sg_flow_count(&b, fc, seq, len, 500, s.now + i, &ob);
+		same += !memcmp(&a, &b, sizeof(a)) && oa.retrans == ob.retrans && oa.n == 0 && ob.n == 0;
+		s.f = a; /* carry on from the reference */
+	}
+	check(steady > 1000 && same == steady, "steady: sg_flow_count == sg_flow_segment on %u/%u steady segments",
+	      same, steady);
+	check(moved == 0, "steady: no segment that changed a state was called steady (%u)", moved);
+}
+
 int main(void)
 {
+	t_steady();
 	t_client_closes();
 	t_server_closes();
 	t_simultaneous(1);
