@@ -29,6 +29,11 @@
 #define SG_SYNPROXY_H
 
 #include "synguard.h"
+
+struct sg_cookie_key;
+struct sg_cookie_in;
+__u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t, __u32 mss_idx);
+#define SG_COOKIE_MAC sg_ck_mac /* sg_cookie_make/check call the global function below */
 #include "sg_cookie.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
@@ -103,7 +108,7 @@ static __always_inline struct sg_port_stats *sg_ck_port_stats(__u32 port)
 }
 
 /* ---- the cookie MAC: a global function, so the verifier walks SipHash
- * once, not once per caller state; same format as sg_cookie_make/check. ---- */
+ * once, not once per caller state. ---- */
 
 __noinline __u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t,
 			   __u32 mss_idx)
@@ -111,31 +116,6 @@ __noinline __u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie
 	if (!k || !in)
 		return 0;
 	return sg_cookie_mac(k, in, t, mss_idx);
-}
-
-static __always_inline __u32 sg_ck_make(const struct sg_cookie_key *k, __u32 slot,
-					const struct sg_cookie_in *in, __u64 now_ns, __u32 mss_idx)
-{
-	__u64 t = sg_cookie_window(now_ns);
-
-	return sg_ck_mac(k, in, t, mss_idx) << 6 | (slot & 1) << 5 | (__u32)(t & 3) << 3 |
-	       (mss_idx & SG_MSS_IDX_MAX);
-}
-
-static __always_inline int sg_ck_check(const struct sg_cookie_key keys[2],
-				       const struct sg_cookie_in *in, __u32 cookie, __u64 now_ns)
-{
-	__u64 t_now = sg_cookie_window(now_ns);
-	__u64 age = (t_now - ((cookie >> 3) & 3)) & 3;
-	const struct sg_cookie_key *k = &keys[(cookie >> 5) & 1];
-
-	if (age > 1)
-		return SG_COOKIE_ERR_EXPIRED;
-	if (!k->k0 && !k->k1)
-		return SG_COOKIE_ERR_NOKEY;
-	if (sg_ck_mac(k, in, t_now - age, cookie & SG_MSS_IDX_MAX) != cookie >> 6)
-		return SG_COOKIE_ERR_HASH;
-	return SG_COOKIE_OK;
 }
 
 /* ---- TCP options, parsed in a bpf_loop() callback ---- */
@@ -408,7 +388,7 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	mss_idx = sg_mss_idx(mss, family);
 	/* The MSS index is covered by the MAC: hash after the option parse,
 	 * in the global sg_ck_mac() (verified once). */
-	cookie = sg_ck_make(&sec->key[slot], slot, &sc->in, now, mss_idx);
+	cookie = sg_cookie_make(&sec->key[slot], slot, &sc->in, now, mss_idx);
 
 	ws = oc.o.has_ws && sg_ck_allow_ws ? oc.o.wscale : -1;
 	sack = oc.o.sack_ok && sg_ck_allow_sack;
@@ -460,8 +440,8 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	in.dport = p->dport;
 	in.isn = p->seq - 1;
 	in.family = p->family;
-	r = sg_ck_check(sec->key, &in, p->ack - 1, bpf_ktime_get_ns());
-	mss_idx = (p->ack - 1) & SG_MSS_IDX_MAX;
+	mss_idx = 0;
+	r = sg_cookie_check(sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
 
 	if (r == SG_COOKIE_OK) {
 		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };
