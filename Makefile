@@ -28,7 +28,7 @@ PROG_TESTS := $(OUT)/test_prog
 
 .PHONY: all deps test bench demo vmlinux clean
 
-all: deps $(APP) $(BPF_OBJ) $(OUT)/xdp_pass.bpf.o $(TOOLS)
+all: deps $(APP) $(BPF_OBJ) $(OUT)/xdp_pass.bpf.o $(OUT)/xdp_sink.bpf.o $(TOOLS)
 
 # Installs missing build/test packages (apt-get) and mounts bpffs; quiet when all present.
 deps:
@@ -40,7 +40,7 @@ $(OUT):
 $(BPF_OBJ): bpf/synguard.bpf.c $(BPF_HDRS) $(INCLUDES) | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/xdp_pass.bpf.o: tests/xdp_pass.bpf.c | $(OUT)
+$(OUT)/xdp_%.bpf.o: tests/xdp_%.bpf.c | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)

@@ -73,7 +73,7 @@ else
 		done
 	done
 	# Nothing of ours may survive the tests.
-	left=$(ip netns list 2>/dev/null | grep -E '^(sg_|sgk_|sgb_|sgd-)' || true)
+	left=$(ip netns list 2>/dev/null | grep -E '^(sg_|sgk_)' || true)
 	if [[ -n $left ]]; then
 		echo "FAIL leftover namespaces: $left"; failed=$((failed + 1)); failures+=(leftovers)
 		for n in $left; do ip netns del "$n" 2>/dev/null; done

@@ -1,0 +1,527 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#
+# make bench: synguard side by side with what users would pick instead.
+# Writes build/bench/results.json and prints a table. Root; a few minutes.
+#
+#   1. ns/packet of the XDP paths (build/bench_ns, BPF_PROG_TEST_RUN, see
+#      tests/bench/bench_ns.c), in its own netns sgb_ns.
+#   2. SYN-flood capacity on a veth pair: the same max-rate spoofed SYN flood
+#      against (a) the kernel alone with tcp_syncookies=1, (b) nftables
+#      SYNPROXY, (c) synguard --mode protect, with a legitimate client
+#      connecting during each flood.
+#   3. events/s streamed through `synguard --json` (monitor mode), and a
+#      forced ring-buffer overflow to show losses are counted.
+#   4. memory per tracked flow (key + value, and the hash map's own cost).
+#
+# Namespaces (all created here, removed on exit, also on failure/Ctrl-C):
+#   sgb_ns   bench_ns only (a listener for the protect-mode test runs)
+#   sgb_srv  sgbs0 10.220.0.1/24: the server (tcpkit, default backlog 128)
+#   sgb_cli  sgbc0 10.220.0.2/24: the legitimate client and the generator;
+#            the spoofed range 10.99.0.0/16 is routed from sgb_srv back to it
+# CPU layout: the server veth's receive path (threaded NAPI kthread
+# napi/sgbs0-*) on CPU $RX_CPU; the generator and the client veth's NAPI
+# kthread on CPU $GEN_CPU. Nothing leaves the namespaces.
+#
+# Environment: SGB_FLOOD_SECS (default 8), SGB_LEGIT (connections, default
+# 300), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
+# SGB_SKIP (space-separated phases to skip: ns flood events memory).
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${SGB_BUILD:-$ROOT/build}	# SGB_BUILD: binaries from another build dir
+OUT=$B/bench
+SG=$B/synguard TCPKIT=$B/tcpkit FLOOD=$B/synflood PASS_OBJ=$B/xdp_pass.bpf.o
+BENCH_NS=$ROOT/build/bench_ns
+SINK_OBJ=$B/xdp_sink.bpf.o
+FLOOD_SECS=${SGB_FLOOD_SECS:-8}
+LEGIT=${SGB_LEGIT:-300}
+NS_CALLS=${SGB_NS_CALLS:-20000}
+NS_ROUNDS=${SGB_NS_ROUNDS:-7}
+SKIP=" ${SGB_SKIP:-} "
+RX_CPU=0 GEN_CPU=1
+SRV=10.220.0.1 CLI=10.220.0.2 SPOOF=10.99.0.0/16 PORT=8080
+NSS=(sgb_ns sgb_srv sgb_cli)
+TMPD=$(mktemp -d /tmp/sgbench.XXXXXX)
+PIDS=()		# background processes we started (killed by PID on exit)
+SG_PID=
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+srv() { ip netns exec sgb_srv "$@"; }
+cli() { ip netns exec sgb_cli "$@"; }
+
+cleanup() {
+	local p
+	[[ -n $SG_PID ]] && kill -INT "$SG_PID" 2>/dev/null && wait "$SG_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$TMPD"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+((EUID == 0)) || die "make bench needs root (namespaces, XDP, BPF_PROG_TEST_RUN)"
+for f in "$SG" "$TCPKIT" "$FLOOD" "$PASS_OBJ" "$BENCH_NS"; do
+	[[ -x $f || -f $f ]] || die "$f missing: run make"
+done
+for c in jq nft ethtool nstat taskset clang; do
+	command -v $c >/dev/null || die "$c not found (tests/deps.sh installs it)"
+done
+mkdir -p "$OUT"
+for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+
+# ---- helpers -----------------------------------------------------------
+
+# Busy % of each CPU over $1 seconds: prints "cpu0 cpu1 ..." busy values.
+cpu_busy() {
+	local a b
+	a=$(grep -E '^cpu[0-9]' /proc/stat)
+	sleep "$1"
+	b=$(grep -E '^cpu[0-9]' /proc/stat)
+	paste <(echo "$a") <(echo "$b") | awk '{n=NF/2; t1=0; t2=0
+		for (i=2;i<=n;i++) { t1+=$i; t2+=$(i+n) }
+		idle=($(5+n)+$(6+n))-($5+$6); printf "%.0f ", 100*(1-idle/(t2-t1)) }'
+}
+
+# Wait (up to 30 s) until the machine is idle, so other work does not skew
+# the figures; warns (and records) when it never gets there.
+NOISE=()
+wait_idle() {
+	local what=$1 b max
+	for _ in $(seq 30); do
+		b=$(cpu_busy 1)
+		max=$(tr ' ' '\n' <<<"$b" | sort -n | tail -n1)
+		((max < 20)) && return 0
+	done
+	log "warning: machine busy (CPU busy: $b%) before $what; figures may be low"
+	NOISE+=("$what: CPUs busy $b% before the run")
+}
+
+# Processes busy during a measurement that are not part of it.
+note_others() {
+	local what=$1 o
+	o=$(top -b -n1 -w 200 | awk 'NR>7 && $9+0 >= 20 {print $12"("$9"%)"}' |
+		grep -vE '^(napi/sgb|synflood|synguard|tcpkit|top|bench_ns)' | paste -sd' ' -)
+	[[ -n $o ]] && { log "warning: other busy processes during $what: $o"; NOISE+=("$what: other busy processes: $o"); }
+	return 0
+}
+
+# newest kthread napi/DEV-<napi id> (an old netns may still be going away)
+napi_pid() { ps -eo pid,comm --sort=start_time | awk -v p="napi/$1-" 'index($2, p) == 1 {print $1}' | tail -n1; }
+
+# Threaded NAPI for a veth (needs NAPI: XDP attached) and pin its kthread.
+napi_pin() {
+	local ns=$1 dev=$2 cpu=$3 pid
+	ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded" 2>/dev/null ||
+		die "cannot enable threaded NAPI on $dev (no NAPI: is an XDP program attached?)"
+	pid=$(napi_pid "$dev")
+	[[ -n $pid ]] || die "no napi/$dev-* kthread after enabling threaded NAPI"
+	taskset -pc "$cpu" "$pid" >/dev/null || die "cannot pin napi/$dev to CPU $cpu"
+}
+
+# The generator's sink: XDP on the client veth that drops frames to the
+# spoofed range (the SYN-ACKs the flood provokes; on a real network they
+# would leave for the spoofed hosts) and passes everything else, including
+# XDP_TX frames for the real client. It also serves as the XDP program a
+# veth receiving XDP_TX frames needs on its peer (see DESIGN.md).
+
+# Fresh sgb_srv/sgb_cli pair; $1 = XDP program for sgbs0 ("pass" or "none").
+topo_setup() {
+	for ns in sgb_srv sgb_cli; do ip netns del $ns 2>/dev/null; done
+	# netns removal is asynchronous: wait until the old veth's NAPI kthreads
+	# are gone, or we could pin the wrong one
+	for _ in $(seq 100); do
+		[[ -z $(napi_pid sgbs0)$(napi_pid sgbc0) ]] && break
+		sleep 0.1
+	done
+	ip netns add sgb_srv && ip netns add sgb_cli || die "cannot create namespaces"
+	ip -n sgb_srv link add sgbs0 type veth peer name sgbc0 netns sgb_cli || die "veth"
+	ip -n sgb_srv addr add $SRV/24 dev sgbs0
+	ip -n sgb_cli addr add $CLI/24 dev sgbc0
+	for ns in sgb_srv sgb_cli; do ip -n $ns link set lo up; done
+	# veth hands XDP partial checksums unless tx checksum offload is off
+	srv ethtool -K sgbs0 tx off >/dev/null 2>&1
+	cli ethtool -K sgbc0 tx off >/dev/null 2>&1
+	ip -n sgb_srv link set sgbs0 up
+	ip -n sgb_cli link set sgbc0 up
+	ip -n sgb_srv route add $SPOOF via $CLI || die "route for the spoofed range"
+	srv sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sgbs0.rp_filter=0 \
+		net.ipv4.tcp_syncookies=1 >/dev/null
+	ip -n sgb_cli link set dev sgbc0 xdp obj "$SINK_OBJ" sec xdp || die "XDP sink on sgbc0"
+	napi_pin sgb_cli sgbc0 $GEN_CPU
+	# The return path must not lose the legitimate client's SYN-ACKs because
+	# the generator hogs CPU $GEN_CPU: the client veth's NAPI kthread runs
+	# SCHED_FIFO there (it only drops/passes frames; the generator gets the rest).
+	chrt -f -p 10 "$(napi_pid sgbc0)" || die "cannot make napi/sgbc0 SCHED_FIFO"
+	if [[ $1 == pass ]]; then
+		ip -n sgb_srv link set dev sgbs0 xdp obj "$PASS_OBJ" sec xdp || die "XDP_PASS on sgbs0"
+		napi_pin sgb_srv sgbs0 $RX_CPU
+	fi
+	cli ping -c1 -W2 $SRV >/dev/null 2>&1 || true
+}
+
+# tcpkit server in sgb_srv (default backlog 128); sets SRV_PID.
+server_start() {
+	local ready=$TMPD/ready.$RANDOM
+	ip netns exec sgb_srv "$TCPKIT" server --listen 0.0.0.0 --port $PORT --ready-file "$ready" \
+		--timeout $((FLOOD_SECS + 60)) >"$TMPD/server.out" 2>&1 &
+	SRV_PID=$!
+	PIDS+=($SRV_PID)
+	for _ in $(seq 50); do [[ -e $ready ]] && return 0; sleep 0.1; done
+	die "tcpkit server did not start: $(cat "$TMPD/server.out")"
+}
+
+server_stop() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=; }
+
+# synguard in sgb_srv on sgbs0, JSON to $TMPD/sg.out; sets SG_PID.
+sg_start() {
+	: >"$TMPD/sg.out"
+	ip netns exec sgb_srv "$SG" "$@" sgbs0 >"$TMPD/sg.out" 2>"$TMPD/sg.err" &
+	SG_PID=$!
+	for _ in $(seq 100); do
+		grep -q '"type":"start"' "$TMPD/sg.out" 2>/dev/null && return 0
+		kill -0 $SG_PID 2>/dev/null || { SG_PID=; return 1; }
+		sleep 0.1
+	done
+	return 1
+}
+
+sg_stop() {
+	[[ -n $SG_PID ]] || return 0
+	kill -INT "$SG_PID" 2>/dev/null
+	wait "$SG_PID" 2>/dev/null
+	SG_PID=
+}
+
+link_stat() {	# NS DEV rx|tx packets|dropped
+	ip -n "$1" -s -j link show "$2" | jq -r ".[0].stats64.$3.$4"
+}
+
+nstat_val() {	# NS COUNTER: absolute value
+	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v k="$2" '$1==k {print $2}' | tail -n1
+}
+
+synproxy_stat() {	# column (1 = syn_received, 3 = cookie_valid) summed over CPUs
+	local s=0 v
+	for v in $(srv cat /proc/net/stat/synproxy 2>/dev/null | awk -v c="$1" 'NR>1 {print $(c+1)}'); do
+		s=$((s + 16#$v))
+	done
+	echo $s
+}
+
+# tests/run.sh (make test) removes every sgb_* namespace it finds at its end:
+# a concurrent make test would pull the floor from under us. Say so clearly.
+ns_alive() {
+	local ns
+	for ns in "$@"; do
+		ip netns list | grep -qw "$ns" ||
+			die "namespace $ns vanished during the run (a concurrent 'make test' removes sgb_* namespaces); run make bench alone"
+	done
+}
+
+# ---- 1. ns/packet ------------------------------------------------------
+
+NS_JSON='{}'
+phase_ns() {
+	log "ns/packet: BPF_PROG_TEST_RUN, $NS_ROUNDS rounds x $NS_CALLS runs per case, CPU $RX_CPU"
+	ip netns add sgb_ns || die "cannot create sgb_ns"
+	ip -n sgb_ns link set lo up
+	wait_idle "ns/packet"
+	(cd "$ROOT" && ip netns exec sgb_ns "$BENCH_NS" --cpu $RX_CPU --calls "$NS_CALLS" \
+		--rounds "$NS_ROUNDS" --port $PORT >"$TMPD/ns.json" 2>"$TMPD/ns.err") ||
+		{ cat "$TMPD/ns.err" >&2; die "bench_ns failed"; }
+	grep -v '^bench_ns: round' "$TMPD/ns.err" >&2
+	NS_JSON=$(cat "$TMPD/ns.json")
+	jq -e . >/dev/null <<<"$NS_JSON" || die "bench_ns printed invalid JSON"
+	ip netns del sgb_ns
+}
+
+# ---- 2. flood capacity -------------------------------------------------
+
+declare -A FLOOD_JSON
+# flood_run NAME: the topology and config are set up; runs the flood with
+# the legitimate client and stores FLOOD_JSON[NAME].
+flood_run() {
+	local name=$1 mac fpid cpid busy b0 a0 t0 d0 ck0 sp0 spv0 na nb nd nck nsp nspv fl cl
+	local sent secs pps att ok succ p50 p99 rxpps answered native
+	mac=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].address')
+	# sanity: a legitimate connection works before the flood
+	cli "$TCPKIT" client --connect $SRV --port $PORT --count 3 --connect-timeout-ms 1000 \
+		>"$TMPD/pre.out" 2>&1 || { log "$name: legitimate connections fail even without a flood: $(cat "$TMPD/pre.out")"; }
+	wait_idle "flood $name"
+	b0=$(link_stat sgb_srv sgbs0 rx packets)
+	a0=$(link_stat sgb_cli sgbc0 rx packets)
+	d0=$(link_stat sgb_cli sgbc0 tx dropped)
+	ck0=$(nstat_val sgb_srv TcpExtSyncookiesSent)
+	sp0=$(synproxy_stat 1)
+	spv0=$(synproxy_stat 3)
+	ip netns exec sgb_cli taskset -c $GEN_CPU "$FLOOD" -i sgbc0 --dst $SRV --dport $PORT --src $SPOOF --dst-mac "$mac" \
+		--count 100000000 --duration "$FLOOD_SECS" >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
+	fpid=$!
+	PIDS+=($fpid)
+	sleep 1
+	# the legitimate client: $LEGIT connections spread over the flood, each
+	# request + reply, 1 s connect timeout
+	ip netns exec sgb_cli "$TCPKIT" client --connect $SRV --port $PORT --count "$LEGIT" --parallel 8 \
+		--interval-ms $(((FLOOD_SECS - 3) * 1000 / LEGIT)) --connect-timeout-ms 1000 \
+		--timeout $((FLOOD_SECS - 1)) >"$TMPD/legit.out" 2>&1 &
+	cpid=$!
+	PIDS+=($cpid)
+	busy=$(cpu_busy 3)
+	note_others "flood $name"
+	wait $cpid
+	ns_alive sgb_srv sgb_cli
+	wait $fpid || log "$name: synflood exited with an error: $(cat "$TMPD/flood.err")"
+	sleep 0.5
+	nb=$(link_stat sgb_srv sgbs0 rx packets)
+	na=$(link_stat sgb_cli sgbc0 rx packets)
+	nd=$(link_stat sgb_cli sgbc0 tx dropped)
+	nck=$(nstat_val sgb_srv TcpExtSyncookiesSent)
+	nsp=$(synproxy_stat 1)
+	nspv=$(synproxy_stat 3)
+	fl=$(tail -n1 "$TMPD/flood.out")
+	cl=$(tail -n1 "$TMPD/legit.out")
+	jq -e . >/dev/null 2>&1 <<<"$fl" || { log "$name: no generator output: $(cat "$TMPD/flood.err")"; fl='{}'; }
+	jq -e . >/dev/null 2>&1 <<<"$cl" || { log "$name: no client output: $(cat "$TMPD/legit.out")"; cl='{}'; }
+	secs=$(jq -r '.seconds // 0' <<<"$fl")
+	FLOOD_JSON[$name]=$(jq -n --argjson fl "$fl" --argjson cl "$cl" --arg busy "$busy" \
+		--argjson rx $((nb - b0)) --argjson ans $((na - a0)) --argjson drop $((nd - d0)) \
+		--argjson ck $(( ${nck:-0} - ${ck0:-0} )) --argjson sp $((nsp - sp0)) --argjson spv $((nspv - spv0)) \
+		--argjson secs "$secs" --arg retries "$(grep -oE '[0-9]+ transient' "$TMPD/flood.err" | grep -oE '[0-9]+')" \
+		'def r: . * 10 | round / 10;
+		 ($busy | split(" ") | map(select(. != "") | tonumber)) as $b |
+		 {offered_pps: ($fl.pps // null | if . then round else . end),
+		  rx_pps: null,
+		  client_rx_pps: (if $secs > 0 then ($ans / $secs | round) else null end),
+		  legit_success: (if ($cl.attempted // 0) > 0 then
+			(100 * ($cl.attempted - $cl.failed) / $cl.attempted | r) else null end),
+		  connect_p50_ms: ($cl.connect_p50_ms // null),
+		  connect_p99_ms: ($cl.connect_p99_ms // null),
+		  server_veth_rx_pps: (if $secs > 0 then ($rx / $secs | round) else null end),
+		  generator_sent: ($fl.sent // null), generator_seconds: $secs,
+		  generator_enobufs_retries: ($retries | tonumber? // 0),
+		  generator_tx_dropped: $drop,
+		  legit: $cl, rx_cpu_busy_pct: $b[0], gen_cpu_busy_pct: $b[1],
+		  kernel_syncookies_sent: $ck, synproxy_syn_received: $sp, synproxy_cookie_valid: $spv}')
+}
+
+phase_flood() {
+	local s
+	if (($(nproc) < 2)); then
+		log "flood: needs 2 CPUs, skipped"
+		return
+	fi
+	# (a) the kernel alone: SYN cookies, XDP_PASS on sgbs0 (the same veth
+	#     NAPI receive path as synguard, so only the SYN handling differs)
+	log "flood (a): kernel alone, tcp_syncookies=1, XDP_PASS on the server veth"
+	topo_setup pass
+	server_start
+	flood_run kernel_syncookies
+	server_stop
+	FLOOD_JSON[kernel_syncookies]=$(jq -c '.rx_pps = (if .generator_seconds > 0 then
+		(.kernel_syncookies_sent / .generator_seconds | round) else null end) |
+		.rx_pps_source = "nstat TcpExtSyncookiesSent / s"' <<<"${FLOOD_JSON[kernel_syncookies]}")
+
+	# (b) nftables SYNPROXY (standard rules), XDP_PASS on sgbs0
+	log "flood (b): nftables SYNPROXY"
+	topo_setup pass
+	srv nft -f - <<-EOF || die "nft synproxy rules"
+	table ip sp {
+		chain pre {
+			type filter hook prerouting priority raw;
+			tcp dport $PORT tcp flags syn notrack
+		}
+		chain in {
+			type filter hook input priority filter;
+			tcp dport $PORT ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+			ct state invalid drop
+		}
+	}
+	EOF
+	srv sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 net.ipv4.tcp_syncookies=1 >/dev/null ||
+		die "conntrack sysctls"
+	server_start
+	flood_run nft_synproxy
+	server_stop
+	FLOOD_JSON[nft_synproxy]=$(jq -c '.rx_pps = (if .generator_seconds > 0 then
+		(.synproxy_syn_received / .generator_seconds | round) else null end) |
+		.rx_pps_source = "/proc/net/stat/synproxy syn_received / s"' <<<"${FLOOD_JSON[nft_synproxy]}")
+	s=$(jq -r .synproxy_syn_received <<<"${FLOOD_JSON[nft_synproxy]}")
+	((s > 0)) || log "warning: SYNPROXY never engaged (synproxy syn_received = 0)"
+	FLOOD_JSON[nft_synproxy]=$(jq -c --arg r "$(srv nft list ruleset | tr '\n\t' '  ' | tr -s ' ')" \
+		'. + {ruleset: $r}' <<<"${FLOOD_JSON[nft_synproxy]}")
+
+	# (c) synguard --mode protect on sgbs0
+	log "flood (c): synguard --mode protect --ports $PORT"
+	topo_setup none
+	server_start
+	if sg_start --mode protect --ports $PORT --json -q; then
+		napi_pin sgb_srv sgbs0 $RX_CPU
+		flood_run synguard
+		sg_stop
+		FLOOD_JSON[synguard]=$(jq -c --slurpfile s <(jq -c 'select(.type=="cookie_summary" or .type=="summary")' "$TMPD/sg.out") \
+			'. + {cookies_sent: ([$s[] | select(.type=="cookie_summary") | .sent] | add),
+			      cookies_validated: ([$s[] | select(.type=="cookie_summary") | .validated] | add)} |
+			 .rx_pps = (if .generator_seconds > 0 and .cookies_sent then (.cookies_sent / .generator_seconds | round) else null end) |
+			 .rx_pps_source = "synguard cookie_summary sent (SYN-ACKs sent with XDP_TX) / s"' \
+			<<<"${FLOOD_JSON[synguard]}")
+	else
+		log "flood (c): synguard --mode protect did not start: $(head -c 600 "$TMPD/sg.err")"
+		FLOOD_JSON[synguard]=$(jq -n --arg e "$(grep -m1 'synguard:' "$TMPD/sg.err")" \
+			'{offered_pps: null, rx_pps: null, legit_success: null, connect_p50_ms: null,
+			  connect_p99_ms: null, note: ("n/a (cookie path not available): " + $e)}')
+	fi
+	server_stop
+}
+
+# ---- 3. events/s -------------------------------------------------------
+
+EV_JSON='{}'
+EV_RES='{}'
+# ev_run COUNT [stop]: synguard --json in monitor mode on sgbs0 (pinned to
+# CPU $GEN_CPU), every SYN printed (--syn-threshold 1e8), stdout piped into
+# `tail -n 20` (it keeps only the exit summary and discards the rest, as
+# /dev/null would, at one read() per 64 KiB). bench_ns --events, on CPU
+# $RX_CPU, runs COUNT new-flow SYNs through synguard's own XDP program with
+# BPF_PROG_TEST_RUN (one transition each: client CLOSED -> SYN_SENT) and
+# waits until synguard's consumer has read the whole ring buffer.
+# "stop": SIGSTOP synguard for 2 s meanwhile (forced ring-buffer overflow).
+ev_run() {
+	local count=$1 mode=${2:-} prog dpid drv tsum summ
+	EV_RES='{}'
+	topo_setup none
+	: >"$TMPD/ev.out"
+	# ip netns exec execs synguard: $! is synguard itself
+	ip netns exec sgb_srv taskset -c $GEN_CPU "$SG" --json --syn-threshold 100000000 \
+		--max-halfopen 4194304 --half-open 600 sgbs0 \
+		2>"$TMPD/ev.err" > >(tail -n 20 >"$TMPD/ev.out") &
+	SG_PID=$!
+	for _ in $(seq 150); do
+		prog=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].xdp.prog.id // empty')
+		[[ -n $prog ]] && break
+		sleep 0.1
+	done
+	[[ -n $prog ]] || { log "events: synguard did not attach: $(cat "$TMPD/ev.err")"; sg_stop; return 1; }
+	sleep 0.5
+	wait_idle "events"
+	ip netns exec sgb_srv "$BENCH_NS" --events "$prog" --count "$count" --cpu $RX_CPU \
+		>"$TMPD/drv.out" 2>"$TMPD/drv.err" &
+	dpid=$!
+	PIDS+=($dpid)
+	if [[ $mode == stop ]]; then
+		sleep 0.3
+		kill -STOP "$SG_PID"
+		sleep 2
+		kill -CONT "$SG_PID"
+	fi
+	wait $dpid || log "events: bench_ns --events failed: $(cat "$TMPD/drv.err")"
+	sg_stop
+	for _ in $(seq 50); do grep -q track_summary "$TMPD/ev.out" && break; sleep 0.1; done
+	drv=$(tail -n1 "$TMPD/drv.out")
+	tsum=$(jq -c 'select(.type=="track_summary")' "$TMPD/ev.out" 2>/dev/null | tail -n1)
+	summ=$(jq -c 'select(.type=="summary")' "$TMPD/ev.out" 2>/dev/null | tail -n1)
+	jq -e . >/dev/null 2>&1 <<<"$drv" || drv=null
+	EV_RES=$(jq -n --argjson d "$drv" --argjson t "${tsum:-null}" --argjson s "${summ:-null}" \
+		'{syns: $d.syns, drive_pps: $d.drive_pps, seconds: $d.drained_s, drained: $d.drained,
+		  transitions: $t.transitions, lost_events: $t.lost_events,
+		  events_per_s: (if ($d.drained_s // 0) > 0 and $t.transitions then ($t.transitions / $d.drained_s | round) else null end),
+		  transitions_plus_lost: (if $t.transitions then $t.transitions + $t.lost_events else null end),
+		  all_counted: (if $t.transitions and $d.syns then ($t.transitions + $t.lost_events == $d.syns) else null end)}')
+}
+
+phase_events() {
+	local main loss
+	log "events/s: monitor mode, every SYN printed, 1M new flows driven through synguard's XDP program"
+	ev_run 1000000
+	main=$EV_RES
+	log "events/s: forced loss (consumer stopped for 2 s)"
+	ev_run 1000000 stop
+	loss=$EV_RES
+	EV_JSON=$(jq -n --argjson m "$main" --argjson l "$loss" '{run: $m, forced_loss: $l}')
+}
+
+# ---- 4. memory per flow ------------------------------------------------
+
+MEM_JSON='{}'
+map_memlock() {	# memlock of synguard's sg_flows (the map of the XDP prog on sgbs0)
+	local prog ids id
+	prog=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].xdp.prog.id // empty')
+	[[ -n $prog ]] || return 1
+	ids=$(bpftool prog show id "$prog" -j | jq -r '.map_ids[]')
+	for id in $ids; do
+		bpftool map show id "$id" -j | jq -r 'select(.name=="sg_flows") | .bytes_memlock'
+	done
+}
+
+phase_memory() {
+	local n1=65536 n2=262144 m1 m2
+	log "memory: sg_flows memlock at --max-flows $n1 and $n2"
+	topo_setup none
+	sg_start --json -q --max-flows $n1 || { log "memory: synguard did not start"; return; }
+	m1=$(map_memlock)
+	sg_stop
+	sg_start --json -q --max-flows $n2 || { log "memory: synguard did not start"; return; }
+	m2=$(map_memlock)
+	sg_stop
+	MEM_JSON=$(jq -n --argjson n1 $n1 --argjson n2 $n2 --argjson m1 "${m1:-null}" --argjson m2 "${m2:-null}" \
+		'{bytes_per_flow: 128, key_bytes: 40, value_bytes: 88,
+		  memlock_bytes: {($n1|tostring): $m1, ($n2|tostring): $m2},
+		  map_bytes_per_flow: (if $m1 and $m2 then (($m2 - $m1) / ($n2 - $n1)) else null end)}
+		 | . + {map_overhead_per_flow: (if .map_bytes_per_flow then .map_bytes_per_flow - 128 else null end)}')
+}
+
+# ---- run ---------------------------------------------------------------
+
+T0=$(date +%s)
+[[ $SKIP == *" ns "* ]] || phase_ns
+[[ $SKIP == *" flood "* ]] || phase_flood
+[[ $SKIP == *" events "* ]] || phase_events
+[[ $SKIP == *" memory "* ]] || phase_memory
+
+fj() { echo "${FLOOD_JSON[$1]:-null}"; }
+noise=$(printf '%s\n' "${NOISE[@]}" | jq -R . | jq -s 'map(select(. != ""))')
+jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n "$(fj nft_synproxy)" \
+	--argjson s "$(fj synguard)" --argjson ev "$EV_JSON" --argjson mem "$MEM_JSON" \
+	--arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+	--arg kernel "$(uname -r)" --argjson nproc "$(nproc)" --arg date "$(date -u +%FT%TZ)" \
+	--argjson secs $(($(date +%s) - T0)) --argjson noise "$noise" \
+	--argjson fsecs "$FLOOD_SECS" --argjson legit "$LEGIT" \
+	'$ns + {
+	  flood: {synguard: $s, kernel_syncookies: $k, nft_synproxy: $n},
+	  events_per_s: ($ev.run.events_per_s // null), events_lost: ($ev.run.lost_events // null),
+	  events: $ev,
+	  bytes_per_flow: ($mem.bytes_per_flow // 128),
+	  map_overhead_per_flow: ($mem.map_overhead_per_flow // null),
+	  memory: $mem,
+	  machine: {nproc: $nproc, kernel: $kernel, cpu: $cpu},
+	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1},
+	  noise: $noise, date: $date, bench_seconds: $secs}' >"$OUT/results.json" ||
+	die "could not assemble results.json"
+
+# ---- table -------------------------------------------------------------
+jq -r '
+  def n: if . == null then "n/a" elif type == "number" then (. * 10 | round / 10 | tostring) else tostring end;
+  def k: if . == null then "n/a" else (. / 1000 | . * 10 | round / 10 | tostring) + "k" end;
+  "machine: \(.machine.cpu), \(.machine.nproc) CPUs, kernel \(.machine.kernel)",
+  "",
+  "ns/packet (BPF_PROG_TEST_RUN, one packet per run)   absolute   over XDP_PASS",
+  "  xdp_pass (baseline)                              \(.xdp_pass_ns|n)",
+  "  synack  (IPv4 SYN -> SYN-ACK, XDP_TX)             \(.synack_ns|n)        \(.over_baseline.synack_ns|n)",
+  "  synack6 (IPv6)                                    \(.synack6_ns|n)        \(.over_baseline.synack6_ns|n)",
+  "  ack_valid (new handshake, cookie OK)              \(.ack_valid_ns|n)        \(.over_baseline.ack_valid_ns|n)",
+  "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)",
+  "  track_established (monitor, data segment)         \(.track_established_ns|n)        \(.over_baseline.track_established_ns|n)",
+  (.ns_notes // {} | to_entries[] | "  note: \(.key): \(.value)"),
+  "",
+  "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections)",
+  "  config              offered    rx(answered)  legit%   p50 ms   p99 ms   rx CPU%",
+  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.legit_success|n)    \(.value.connect_p50_ms|n)    \(.value.connect_p99_ms|n)    \(.value.rx_cpu_busy_pct|n)" + (if .value.note then "  " + .value.note else "" end)),
+  "",
+  "events/s through --json: \(.events_per_s|n) (lost \(.events_lost|n) of \(.events.run.syns|n) driven at \(.events.run.drive_pps|n)/s)",
+  "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",
+  "memory per flow: key+value \(.bytes_per_flow) B, hash map overhead \(.map_overhead_per_flow|n) B",
+  (.noise[]? | "noise: " + .),
+  "",
+  "results: build/bench/results.json (\(.bench_seconds) s)"' "$OUT/results.json"
