@@ -19,7 +19,7 @@ struct {
 /* State transitions, summaries, alerts: one fixed-size struct sg_event each. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, 1 << 24);	/* 16 MiB: ~190k events */
 } sg_events SEC(".maps");
 
 static __always_inline struct sg_counters *sg_cnt(void)

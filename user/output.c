@@ -36,9 +36,17 @@ int sg_format_time(__u64 wall_ns, enum sg_ts_style ts, bool json, char *buf, siz
 	struct tm tm;
 
 	if (json || ts == SG_TS_ISO) {
-		gmtime_r(&sec, &tm);
-		return snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06luZ", tm.tm_year + 1900,
-				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+		/* gmtime_r() once per second and thread: events come by the 100,000 */
+		static __thread time_t last = -1;
+		static __thread char prefix[64];
+
+		if (sec != last) {
+			gmtime_r(&sec, &tm);
+			snprintf(prefix, sizeof(prefix), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+			last = sec;
+		}
+		return snprintf(buf, len, "%s.%06luZ", prefix, usec);
 	}
 	switch (ts) {
 	case SG_TS_NONE:
@@ -68,42 +76,112 @@ static void endpoint(__u8 family, const __u32 *addr, __u16 port, char *buf, size
 	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
+/*
+ * State events come by the 100,000 per second: built by hand, not with
+ * snprintf(). A small appender that never writes past len and returns what
+ * the full line would take, like snprintf().
+ */
+struct sb {
+	char *p;
+	size_t len, n;
+};
+
+static void sb_str(struct sb *b, const char *s)
+{
+	while (*s) {
+		if (b->n + 1 < b->len)
+			b->p[b->n] = *s;
+		b->n++;
+		s++;
+	}
+}
+
+static void sb_u32(struct sb *b, __u32 v)
+{
+	char tmp[11];
+	int i = sizeof(tmp) - 1;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	sb_str(b, tmp + i);
+}
+
+static int format_json_state(const struct sg_event *e, const char *ts, const char *sa, const char *da, char *buf,
+			     size_t len)
+{
+	struct sb b = { .p = buf, .len = len };
+
+	sb_str(&b, "{\"ts\":\"");
+	sb_str(&b, ts);
+	sb_str(&b, "\",\"type\":\"state\",\"family\":");
+	sb_u32(&b, e->family);
+	sb_str(&b, ",\"saddr\":\"");
+	sb_str(&b, sa);
+	sb_str(&b, "\",\"sport\":");
+	sb_u32(&b, e->sport);
+	sb_str(&b, ",\"daddr\":\"");
+	sb_str(&b, da);
+	sb_str(&b, "\",\"dport\":");
+	sb_u32(&b, e->dport);
+	sb_str(&b, ",\"side\":\"");
+	sb_str(&b, sg_side_name(e->side));
+	sb_str(&b, "\",\"from\":\"");
+	sb_str(&b, sg_state_name(e->from));
+	sb_str(&b, "\",\"to\":\"");
+	sb_str(&b, sg_state_name(e->to));
+	sb_str(&b, "\",\"cause\":\"");
+	sb_str(&b, sg_cause_name(e->cause));
+	sb_str(&b, "\"");
+	if (e->to == SG_ESTABLISHED && !(e->flags & SG_F_MIDSTREAM) && (e->rtt_syn_us || e->rtt_ack_us)) {
+		sb_str(&b, ",\"rtt_syn_us\":");
+		sb_u32(&b, e->rtt_syn_us);
+		sb_str(&b, ",\"rtt_ack_us\":");
+		sb_u32(&b, e->rtt_ack_us);
+	}
+	if (e->syn_retrans) {
+		sb_str(&b, ",\"syn_retrans\":");
+		sb_u32(&b, e->syn_retrans);
+	}
+	if (e->closer) {
+		sb_str(&b, ",\"closed_by\":\"");
+		sb_str(&b, closer_name(e->closer));
+		sb_str(&b, "\"");
+	}
+	if (e->to == SG_CLOSED) {
+		sb_str(&b, ",\"pkts\":[");
+		sb_u32(&b, e->pkts[0]);
+		sb_str(&b, ",");
+		sb_u32(&b, e->pkts[1]);
+		sb_str(&b, "],\"bytes\":[");
+		sb_u32(&b, e->bytes[0]);
+		sb_str(&b, ",");
+		sb_u32(&b, e->bytes[1]);
+		sb_str(&b, "]");
+	}
+	if (e->flags & SG_F_MIDSTREAM)
+		sb_str(&b, ",\"midstream\":true");
+	if (e->flags & SG_F_TFO)
+		sb_str(&b, ",\"tfo\":true");
+	if (e->flags & SG_F_COOKIE)
+		sb_str(&b, ",\"cookie\":true");
+	sb_str(&b, "}");
+	if (len)
+		buf[b.n < len ? b.n : len - 1] = '\0';
+	return (int)b.n;
+}
+
 static int format_json(const struct sg_event *e, const char *ts, char *buf, size_t len)
 {
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
-	int n;
 
 	sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
 	sg_format_addr(e->family, e->daddr, da, sizeof(da));
 	switch (e->type) {
 	case SG_EV_STATE:
-		n = snprintf(buf, len,
-			     "{\"ts\":\"%s\",\"type\":\"state\",\"family\":%u,\"saddr\":\"%s\",\"sport\":%u,"
-			     "\"daddr\":\"%s\",\"dport\":%u,\"side\":\"%s\",\"from\":\"%s\",\"to\":\"%s\","
-			     "\"cause\":\"%s\"",
-			     ts, e->family, sa, e->sport, da, e->dport, sg_side_name(e->side),
-			     sg_state_name(e->from), sg_state_name(e->to), sg_cause_name(e->cause));
-		if (e->to == SG_ESTABLISHED && !(e->flags & SG_F_MIDSTREAM) && (e->rtt_syn_us || e->rtt_ack_us))
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0,
-				      ",\"rtt_syn_us\":%u,\"rtt_ack_us\":%u", e->rtt_syn_us, e->rtt_ack_us);
-		if (e->syn_retrans)
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"syn_retrans\":%u",
-				      e->syn_retrans);
-		if (e->closer)
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"closed_by\":\"%s\"",
-				      closer_name(e->closer));
-		if (e->to == SG_CLOSED)
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0,
-				      ",\"pkts\":[%u,%u],\"bytes\":[%u,%u]", e->pkts[0], e->pkts[1], e->bytes[0],
-				      e->bytes[1]);
-		if (e->flags & SG_F_MIDSTREAM)
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"midstream\":true");
-		if (e->flags & SG_F_TFO)
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"tfo\":true");
-		if (e->flags & SG_F_COOKIE)
-			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, ",\"cookie\":true");
-		n += snprintf(buf + n, len > (size_t)n ? len - n : 0, "}");
-		return n;
+		return format_json_state(e, ts, sa, da, buf, len);
 	case SG_EV_SYN_SUMMARY:
 		return snprintf(buf, len,
 				"{\"ts\":\"%s\",\"type\":\"syn_summary\",\"dport\":%u,\"syns\":%u,"

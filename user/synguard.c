@@ -5,6 +5,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,34 +273,37 @@ static int read_counters(struct synguard_bpf *skel, __u64 *out)
 	return err ? -errno : 0;
 }
 
+/* The stats/summary line, written with one call so the sweeper thread's lines never cut into it. */
 static void print_counters(const char *what, const __u64 *c, const __u64 *prev, double secs)
 {
 	static const int shown[] = { SG_CNT_PACKETS, SG_CNT_TCP, SG_CNT_SYN, SG_CNT_SYNACK, SG_CNT_FIN,
 				     SG_CNT_RST, SG_CNT_OTHER, SG_CNT_MALFORMED, SG_CNT_EGRESS_TCP };
-	char ts[40], states[512];
-	size_t i;
+	char ts[40], line[4096];
+	size_t i, n = 0;
 
-	sg_format_time(sg_boot_offset_ns() + (__u64)(now_s() * 1e9), cfg.ts_style, cfg.json, ts, sizeof(ts));
+#define ADD(...) (n += snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0, __VA_ARGS__))
+	sg_format_time(sg_boot_offset_ns() + sg_now_ns(), cfg.ts_style, cfg.json, ts, sizeof(ts));
 	if (cfg.json) {
-		printf("{\"ts\":\"%s\",\"type\":\"%s\"", ts, what);
+		ADD("{\"ts\":\"%s\",\"type\":\"%s\"", ts, what);
 		for (i = 0; i < SG_CNT_MAX; i++)
-			printf(",\"%s\":%llu", sg_counter_name(i), (unsigned long long)c[i]);
+			ADD(",\"%s\":%llu", sg_counter_name(i), (unsigned long long)c[i]);
 		if (prev && secs > 0)
-			printf(",\"pps\":%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
-		sg_track_format_states(states, sizeof(states), true);
-		printf("%s}\n", states);
+			ADD(",\"pps\":%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
 	} else {
-		printf("%s%s%s:", ts, ts[0] ? " " : "", what);
+		ADD("%s%s%s:", ts, ts[0] ? " " : "", what);
 		for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
-			printf(" %s=%llu", sg_counter_name(shown[i]), (unsigned long long)c[shown[i]]);
+			ADD(" %s=%llu", sg_counter_name(shown[i]), (unsigned long long)c[shown[i]]);
 		for (i = SG_CNT_COOKIE_SENT; i < SG_CNT_MAX; i++)
 			if (c[i])
-				printf(" %s=%llu", sg_counter_name(i), (unsigned long long)c[i]);
+				ADD(" %s=%llu", sg_counter_name(i), (unsigned long long)c[i]);
 		if (prev && secs > 0)
-			printf(" pps=%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
-		sg_track_format_states(states, sizeof(states), false);
-		printf("%s\n", states);
+			ADD(" pps=%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
 	}
+	if (n < sizeof(line))
+		n += sg_track_format_states(line + n, sizeof(line) - n, cfg.json);
+	ADD(cfg.json ? "}\n" : "\n");
+#undef ADD
+	fputs(line, stdout);
 	fflush(stdout);
 }
 
@@ -313,18 +317,42 @@ __u64 sg_now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Called from the ring-buffer loop and from the sweeper thread: one line, one call. */
 void sg_emit(const struct sg_event *e)
 {
 	char line[512];
+	int n;
 
 	if (e->type <= SG_EV_STATS)
-		sg_emitted[e->type]++;
+		__atomic_fetch_add(&sg_emitted[e->type], 1, __ATOMIC_RELAXED);
 	/* -q keeps alerts, losses and summaries; it drops per-transition lines. */
 	if (cfg.quiet && e->type == SG_EV_STATE)
 		return;
-	sg_format_event(e, cfg.json, cfg.ts_style, boot_offset, line, sizeof(line));
+	n = sg_format_event(e, cfg.json, cfg.ts_style, boot_offset, line, sizeof(line) - 1);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n] = '\n';
+	line[n + 1] = '\0';
 	fputs(line, stdout);
-	fputc('\n', stdout);
+}
+
+/*
+ * The sweeper (timers, alerts, flow counts) walks whole flow tables: in its
+ * own thread, so the ring buffer is read on while it works.
+ */
+static volatile int sweeper_stop;
+
+static void *sweeper_main(void *arg)
+{
+	struct synguard_bpf *skel = arg;
+
+	while (!sweeper_stop) {
+		sg_track_tick(skel, &cfg, sg_now_ns());
+		usleep(100 * 1000);
+	}
+	return NULL;
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -358,11 +386,16 @@ int sg_run(struct sg_config *c)
 	struct synguard_bpf *skel = NULL;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {};
 	double start, last_tick;
+	pthread_t sweeper;
+	bool sweeper_started = false;
 	int err;
 
 	if (c != &cfg)
 		cfg = *c;
 	boot_offset = sg_boot_offset_ns();
+	/* Into a pipe or a file: large writes (the loop flushes every 100 ms). */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	libbpf_set_print(libbpf_print);
 
 	err = sg_check_iface(cfg.ifname, &at.ifindex);
@@ -424,6 +457,14 @@ int sg_run(struct sg_config *c)
 		       at.ifname, at.ifindex, cfg.xdp_mode == SG_XDP_SKB ? "skb" : "native", mode_name[cfg.mode]);
 	fflush(stdout);
 
+	err = pthread_create(&sweeper, NULL, sweeper_main, skel);
+	if (err) {
+		fprintf(stderr, "synguard: cannot start the sweeper thread: %s\n", strerror(err));
+		err = -err;
+		goto out;
+	}
+	sweeper_started = true;
+
 	start = last_tick = now_s();
 	while (!sg_exiting) {
 		double t;
@@ -439,7 +480,6 @@ int sg_run(struct sg_config *c)
 		}
 		err = 0;
 		t = now_s();
-		sg_track_tick(skel, &cfg, sg_now_ns());
 		sg_cookie_tick(skel, &cfg, sg_now_ns());
 		/* live output into pipes and files too (stdout is then block-buffered) */
 		fflush(stdout);
@@ -452,6 +492,9 @@ int sg_run(struct sg_config *c)
 		if (cfg.duration > 0 && t - start >= cfg.duration)
 			break;
 	}
+	sweeper_stop = 1;
+	pthread_join(sweeper, NULL);
+	sweeper_started = false;
 	/* Drain what is already in the ring buffer before the summary. */
 	ring_buffer__consume(rb);
 	if (!read_counters(skel, cnt))
@@ -460,6 +503,10 @@ int sg_run(struct sg_config *c)
 	sg_cookie_summary(skel, &cfg);
 
 out:
+	if (sweeper_started) {
+		sweeper_stop = 1;
+		pthread_join(sweeper, NULL);
+	}
 	ring_buffer__free(rb);
 	sg_detach_all(&at);
 	synguard_bpf__destroy(skel);

@@ -85,34 +85,43 @@ static void alert(__u32 kind, __u32 value, __u16 dport, __u64 now)
  */
 static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 {
-	struct sg_flow_key key, next, *keys = NULL;
+	enum { CHUNK = 4096 };
+	struct sg_flow_key *keys = NULL;
+	struct sg_flow *vals = NULL;
 	size_t n = 0, cap = 0;
-	int err;
+	__u64 batch = 0;
+	bool first = true;
+	int err = 0;
 
-	err = bpf_map_get_next_key(fd, NULL, &next);
+	/* Read the table in batches (one syscall per CHUNK entries), keys and values together. */
 	while (!err) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 1024;
-			struct sg_flow_key *nk = realloc(keys, ncap * sizeof(*keys));
+		__u32 cnt = CHUNK;
 
-			if (!nk)
+		if (n + CHUNK > cap) {
+			size_t ncap = cap ? cap * 2 : 4 * CHUNK;
+			struct sg_flow_key *nk = realloc(keys, ncap * sizeof(*keys));
+			struct sg_flow *nv = nk ? realloc(vals, ncap * sizeof(*vals)) : NULL;
+
+			if (nk)
+				keys = nk;
+			if (!nk || !nv)
 				break;
-			keys = nk;
+			vals = nv;
 			cap = ncap;
 		}
-		keys[n++] = next;
-		key = next;
-		err = bpf_map_get_next_key(fd, &key, &next);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + n, vals + n, &cnt, NULL);
+		first = false;
+		if (err && errno != ENOENT)
+			break; /* (a table changing under us: the next sweep sees the rest) */
+		n += cnt;
 	}
 
 	for (size_t i = 0; i < n; i++) {
-		struct sg_flow f;
+		struct sg_flow f = vals[i];
 		struct sg_fsm_out out;
 		bool dirty = false;
 		int done;
 
-		if (bpf_map_lookup_elem(fd, &keys[i], &f))
-			continue; /* gone meanwhile */
 		done = sg_flow_expire(&f, now, (__u64)cfg->time_wait * NS, (__u64)cfg->half_open * NS,
 				      (__u64)cfg->idle * NS, &out);
 		for (int t = 0; t < out.n; t++) {
@@ -160,6 +169,7 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 			T.flows++;
 	}
 	free(keys);
+	free(vals);
 }
 
 static void read_cnt(struct synguard_bpf *skel, __u64 *out)
