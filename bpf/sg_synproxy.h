@@ -149,6 +149,50 @@ static long sg_opt_cb(__u32 i, void *arg)
 	return 0;
 }
 
+/*
+ * The two layouts Linux (and most stacks) send, read at fixed offsets
+ * without the option walk: a SYN's MSS, SACK_PERM, TS, NOP, WS (20 bytes)
+ * and an ACK's NOP, NOP, TS (12 bytes). 1 if the layout matched.
+ */
+static __always_inline int sg_opts_fast(struct xdp_md *ctx, const struct sg_pkt *p, struct sg_syn_opts *o)
+{
+	void *data = SG_CTX(ctx, data);
+	void *end = SG_CTX(ctx, data_end);
+	__u32 off = p->l4_off + 20;
+	__u8 *q;
+
+	if (off > 1024)
+		return 0;
+	q = (__u8 *)data + off;
+	if (p->tcp_hlen == 40) {
+		if ((void *)(q + 20) > end)
+			return 0;
+		if (q[0] != SG_TCPOPT_MSS || q[1] != 4 || q[4] != SG_TCPOPT_SACK_PERM || q[5] != 2 ||
+		    q[6] != SG_TCPOPT_TS || q[7] != 10 || q[16] != SG_TCPOPT_NOP || q[17] != SG_TCPOPT_WS ||
+		    q[18] != 3)
+			return 0;
+		o->mss = sg_get_be16(q + 2);
+		o->sack_ok = 1;
+		o->has_ts = 1;
+		o->tsval = sg_get_be32(q + 8);
+		o->tsecr = sg_get_be32(q + 12);
+		o->has_ws = 1;
+		o->wscale = q[19] > SG_WSCALE_MAX ? SG_WSCALE_MAX : q[19];
+		return 1;
+	}
+	if (p->tcp_hlen == 32) {
+		if ((void *)(q + 12) > end)
+			return 0;
+		if (q[0] != SG_TCPOPT_NOP || q[1] != SG_TCPOPT_NOP || q[2] != SG_TCPOPT_TS || q[3] != 10)
+			return 0;
+		o->has_ts = 1;
+		o->tsval = sg_get_be32(q + 4);
+		o->tsecr = sg_get_be32(q + 8);
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline int sg_parse_opts(struct xdp_md *ctx, const struct sg_pkt *p,
 					 struct sg_optctx *oc)
 {
@@ -158,7 +202,7 @@ static __always_inline int sg_parse_opts(struct xdp_md *ctx, const struct sg_pkt
 	oc->off = 0;
 	oc->res = SG_OPT_DONE;
 	__builtin_memset(&oc->o, 0, sizeof(oc->o));
-	if (oc->optlen)
+	if (oc->optlen && !sg_opts_fast(ctx, p, &oc->o))
 		bpf_loop(SG_TCP_OPT_MAX, sg_opt_cb, oc, 0);
 	return oc->res;
 }

@@ -347,6 +347,7 @@ __noinline int sg_track_new(struct sg_track_work *w)
 static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __u32 how)
 {
 	struct sg_track_work *w;
+	struct sg_flow_key k;
 	struct sg_flow *f;
 	__u32 zero = 0;
 	int lo, embryo = 0, ret;
@@ -358,10 +359,22 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 		sg_count(c, SG_CNT_FILTERED);
 		return;
 	}
+	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
+	f = bpf_map_lookup_elem(&sg_flows, &k);
+
+	/* The bulk of a flow: data and acks between two ESTABLISHED endpoints.
+	 * (Coarse time is plenty for the idle timer, and cheaper.) */
+	if (f && sg_flow_steady(f, fl)) {
+		if (sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window,
+				  bpf_ktime_get_coarse_ns()))
+			sg_count(c, SG_CNT_RETRANS);
+		return;
+	}
+
 	w = bpf_map_lookup_elem(&sg_track_work, &zero);
 	if (!w)
 		return;
-	lo = sg_flow_key_make(&w->k, p->family, p->saddr, p->daddr, p->sport, p->dport);
+	w->k = k;
 	w->seg.now = bpf_ktime_get_ns();
 	w->seg.seq = p->seq;
 	w->seg.ack = p->ack;
@@ -372,25 +385,14 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 	w->seg.cookie = (how & SG_TRACK_COOKIE) ? 1 : 0;
 	w->seg.dport = p->dport;
 
-	f = bpf_map_lookup_elem(&sg_flows, &w->k);
 	if (!f) {
 		f = bpf_map_lookup_elem(&sg_embryo, &w->k);
 		embryo = f != NULL;
 	}
-
 	if (!f) {
 		/* a RST answers something we never saw (a scan, a stale flow) */
 		if (!(fl & SG_TCP_RST) || w->seg.cookie)
 			sg_track_new(w);
-		return;
-	}
-
-	/* The bulk of a flow: data and acks between two ESTABLISHED endpoints. */
-	if (sg_flow_steady(f, fl)) {
-		sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window, w->seg.now,
-			      &w->out);
-		if (w->out.retrans)
-			sg_count(c, SG_CNT_RETRANS);
 		return;
 	}
 

@@ -599,14 +599,14 @@ SG_INLINE int sg_flow_steady(const struct sg_flow *f, __u8 tcp_flags)
 		       (SG_FP_NXT(0) | SG_FP_NXT(1));
 }
 
-/* The counters of a steady segment (see sg_flow_steady()). */
-SG_INLINE void sg_flow_count(struct sg_flow *f, int from_client, __u32 seq, __u32 len,
-			     __u16 window, __u64 now_ns, struct sg_fsm_out *out)
+/* The counters of a steady segment (see sg_flow_steady()). Returns 1 for
+ * a retransmission (data at or below what the side had already sent). */
+SG_INLINE int sg_flow_count(struct sg_flow *f, int from_client, __u32 seq, __u32 len,
+			    __u16 window, __u64 now_ns)
 {
 	int x = from_client ? SG_SIDE_CLIENT : SG_SIDE_SERVER;
 	__u32 end = seq + len;
 
-	sg__out_init(out);
 	sg__touch(f, now_ns);
 	if (x == SG_SIDE_CLIENT) {
 		f->pkts[SG_SIDE_CLIENT]++;
@@ -615,7 +615,7 @@ SG_INLINE void sg_flow_count(struct sg_flow *f, int from_client, __u32 seq, __u3
 		if (SG_SEQ_GT(end, f->snd_nxt[SG_SIDE_CLIENT]))
 			f->snd_nxt[SG_SIDE_CLIENT] = end;
 		else if (len)
-			out->retrans = 1;
+			return 1;
 	} else {
 		f->pkts[SG_SIDE_SERVER]++;
 		f->bytes[SG_SIDE_SERVER] += len;
@@ -623,8 +623,9 @@ SG_INLINE void sg_flow_count(struct sg_flow *f, int from_client, __u32 seq, __u3
 		if (SG_SEQ_GT(end, f->snd_nxt[SG_SIDE_SERVER]))
 			f->snd_nxt[SG_SIDE_SERVER] = end;
 		else if (len)
-			out->retrans = 1;
+			return 1;
 	}
+	return 0;
 }
 
 /*
