@@ -300,20 +300,17 @@ void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg)
 	__u64 cnt[SG_CNT_MAX];
 
 	read_cnt(skel, cnt);
+	static const char *const fmt[2] = {
+		"tracking: flows seen %llu, transitions %llu, expired by timers %llu, alerts %llu, "
+		"lost: events %llu, flows %llu, half-open %llu; final states:%s\n",
+		"{\"type\":\"track_summary\",\"flows_seen\":%llu,\"transitions\":%llu,\"expired\":%llu,"
+		"\"alerts\":%llu,\"lost_events\":%llu,\"lost_flows\":%llu,\"lost_halfopen\":%llu%s}\n",
+	};
+
 	sg_track_format_states(states, sizeof(states), cfg->json);
-	if (cfg->json)
-		printf("{\"type\":\"track_summary\",\"flows_seen\":%llu,\"transitions\":%llu,\"expired\":%llu,"
-		       "\"alerts\":%llu,\"lost_events\":%llu,\"lost_flows\":%llu,\"lost_halfopen\":%llu%s}\n",
-		       (unsigned long long)cnt[SG_CNT_FLOW_NEW], (unsigned long long)sg_emitted[SG_EV_STATE],
-		       (unsigned long long)T.expired, (unsigned long long)T.alerts,
-		       (unsigned long long)cnt[SG_LOSS_RINGBUF], (unsigned long long)cnt[SG_LOSS_FLOW_FULL],
-		       (unsigned long long)cnt[SG_LOSS_EMBRYO_FULL], states);
-	else
-		printf("tracking: flows seen %llu, transitions %llu, expired by timers %llu, alerts %llu, "
-		       "lost: events %llu, flows %llu, half-open %llu; final states:%s\n",
-		       (unsigned long long)cnt[SG_CNT_FLOW_NEW], (unsigned long long)sg_emitted[SG_EV_STATE],
-		       (unsigned long long)T.expired, (unsigned long long)T.alerts,
-		       (unsigned long long)cnt[SG_LOSS_RINGBUF], (unsigned long long)cnt[SG_LOSS_FLOW_FULL],
-		       (unsigned long long)cnt[SG_LOSS_EMBRYO_FULL], states);
+	printf(fmt[cfg->json ? 1 : 0], (unsigned long long)cnt[SG_CNT_FLOW_NEW],
+	       (unsigned long long)sg_emitted[SG_EV_STATE], (unsigned long long)T.expired,
+	       (unsigned long long)T.alerts, (unsigned long long)cnt[SG_LOSS_RINGBUF],
+	       (unsigned long long)cnt[SG_LOSS_FLOW_FULL], (unsigned long long)cnt[SG_LOSS_EMBRYO_FULL], states);
 	fflush(stdout);
 }
