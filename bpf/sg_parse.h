@@ -51,6 +51,7 @@ struct sg_pkt {
 	__u8 family;			/* 4 or 6 */
 	__u8 flags;			/* TCP flag byte */
 	__u8 vlans;
+	__u8 tfo;			/* a SYN's Fast Open option (set by the XDP program) */
 };
 
 static __always_inline __u8 sg_tcp_flags(const struct tcphdr *tcp)
@@ -77,6 +78,7 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 		return SG_P_MALFORMED;
 	p->eth = eth;
 	p->vlans = 0;
+	p->tfo = 0;
 	p->ip4 = NULL;
 	p->ip6 = NULL;
 	p->tcp = NULL;

@@ -241,7 +241,7 @@ struct sg_seg {
 	__u8 flags;		/* TCP flags */
 	__u8 lo;		/* the sender is the key's 'lo' endpoint */
 	__u8 cookie;		/* a valid synguard cookie ACK */
-	__u8 pad;
+	__u8 tfo;		/* a SYN's Fast Open option */
 	__u16 dport;
 	__u8 pad2[4];
 };
@@ -316,7 +316,7 @@ __noinline int sg_track_new(struct sg_track_work *w)
 				    w->seg.now, &w->out);
 	else
 		sg_flow_init(&w->nf, w->seg.lo, w->seg.flags, w->seg.seq, w->seg.ack, w->seg.len, w->seg.window,
-			     w->seg.now, (w->seg.flags & SG_TCP_SYN) && w->seg.len > 0, &w->out);
+			     w->seg.now, (w->seg.flags & SG_TCP_SYN) && (w->seg.len > 0 || w->seg.tfo), &w->out);
 	sg_count(c, SG_CNT_FLOW_NEW);
 	if (w->nf.state[SG_SIDE_CLIENT] < SG_ESTABLISHED && w->nf.state[SG_SIDE_SERVER] < SG_ESTABLISHED) {
 		/* a handshake in progress: the half-open map */
@@ -384,6 +384,7 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 	w->seg.lo = lo;
 	w->seg.cookie = (how & SG_TRACK_COOKIE) ? 1 : 0;
 	w->seg.dport = p->dport;
+	w->seg.tfo = p->tfo;
 
 	if (!f) {
 		f = bpf_map_lookup_elem(&sg_embryo, &w->k);

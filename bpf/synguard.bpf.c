@@ -47,6 +47,17 @@ __noinline int sg_track_xdp(struct sg_pkt *p, __u32 how)
 	return 0;
 }
 
+/* 1 if a SYN carries a TCP Fast Open option (a cookie or a cookie request). */
+static __noinline int sg_syn_tfo(struct xdp_md *ctx, struct sg_pkt *p)
+{
+	struct sg_optctx oc;
+
+	if (!p)
+		return 0;
+	sg_parse_opts(ctx, p, &oc);
+	return oc.o.tfo;
+}
+
 SEC("xdp")
 int sg_xdp(struct xdp_md *ctx)
 {
@@ -77,6 +88,8 @@ int sg_xdp(struct xdp_md *ctx)
 		sg_track_xdp(&p, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
 		return XDP_PASS;
 	default:
+		if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN && p.tcp_hlen > 20)
+			p.tfo = sg_syn_tfo(ctx, &p);
 		sg_track_xdp(&p, SG_TRACK_INGRESS);
 		return XDP_PASS;
 	}

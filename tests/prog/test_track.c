@@ -802,6 +802,35 @@ static void sc_tfo(void)
 	CHECK((v.flags & SG_F_TFO) && v.bytes[SG_SIDE_CLIENT] == 64, "entry: TFO, 64 B from the client");
 	CHECK(cnt(SG_CNT_RETRANS) == 0, "no retransmits");
 	end_scenario("TFO");
+
+	/* A Fast Open cookie request: no data, a TFO option (kind 34) in the SYN. */
+	printf(" TFO (cookie option in the SYN, no data)\n");
+	if (open_skel(NULL, NULL))
+		return;
+	{
+		static const __u8 opts[8] = { 2, 4, 0x05, 0xb4, 34, 2, 1, 1 };
+		struct h_pkt p = { .family = 4, .saddr = "10.0.0.2", .daddr = "10.0.0.1", .sport = 40123,
+				   .dport = 443, .seq = 77, .flags = fS, .opts = opts, .optlen = 8 };
+		__u8 buf[H_MAX_FRAME];
+		struct h_run r;
+		int n = h_build(&p, buf, sizeof(buf));
+
+		CHECK(n > 0 && !h_run_xdp(bpf_program__fd(H.skel->progs.sg_xdp), buf, n, &r) &&
+			      r.retval == XDP_PASS,
+		      "SYN with a TFO option passes");
+		h_drain(&H);
+		CHECK(H.nev == 1 && H.ev[0].to == SG_SYN_SENT && (H.ev[0].flags & SG_F_TFO),
+		      "CLOSED->SYN_SENT flagged TFO (%d events)", H.nev);
+		p.opts = h_linux_syn_opts;
+		p.optlen = 20;
+		p.sport = 40124;
+		n = h_build(&p, buf, sizeof(buf));
+		H.nev = 0;
+		h_run_xdp(bpf_program__fd(H.skel->progs.sg_xdp), buf, n, &r);
+		h_drain(&H);
+		CHECK(H.nev == 1 && !(H.ev[0].flags & SG_F_TFO), "a plain Linux SYN is not flagged TFO");
+	}
+	h_close(&H);
 }
 
 /* ---- filters ------------------------------------------------------------ */
