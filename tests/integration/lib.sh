@@ -37,8 +37,9 @@ ns_setup() {
 	ip -n sg_srv link set sgs0 up
 	ip -n sg_cli link set sgc0 up
 	# A veth receiving XDP_TX frames needs an XDP program on its peer.
-	ip -n sg_cli link set dev sgc0 xdp obj "$SG_ROOT/build/xdp_pass.bpf.o" sec xdp ||
-		fail "cannot attach XDP_PASS to the client veth"
+	# (NS_PEER_XDP: another object for it, e.g. the flood tests' sink.)
+	ip -n sg_cli link set dev sgc0 xdp obj "${NS_PEER_XDP:-$SG_ROOT/build/xdp_pass.bpf.o}" sec xdp ||
+		fail "cannot attach XDP to the client veth"
 }
 
 ns_cleanup_ns() {
