@@ -20,8 +20,33 @@ __u64 sg_boot_offset_ns(void)
 	return (rt.tv_sec - mono.tv_sec) * 1000000000ull + rt.tv_nsec - mono.tv_nsec;
 }
 
+/* Decimal digits of v at p, returns the end (no terminator). */
+static char *put_dec(char *p, unsigned int v)
+{
+	char tmp[10];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 int sg_format_addr(__u8 family, const __u32 *addr, char *buf, size_t len)
 {
+	if (family != 6 && len >= 16) { /* dotted quad without inet_ntop (hot path) */
+		const unsigned char *b = (const unsigned char *)addr;
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			p = put_dec(p, b[i]);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+		return 0;
+	}
 	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, len)) {
 		snprintf(buf, len, "?");
 		return -1;
@@ -46,7 +71,21 @@ int sg_format_time(__u64 wall_ns, enum sg_ts_style ts, bool json, char *buf, siz
 				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 			last = sec;
 		}
-		return snprintf(buf, len, "%s.%06luZ", prefix, usec);
+		{
+			/* "<prefix>.uuuuuuZ" by hand: one line per event */
+			size_t n = strlen(prefix);
+
+			if (n + 9 > len)
+				return snprintf(buf, len, "%s.%06luZ", prefix, usec);
+			memcpy(buf, prefix, n);
+			buf[n++] = '.';
+			for (int i = 5; i >= 0; i--, usec /= 10)
+				buf[n + i] = '0' + usec % 10;
+			n += 6;
+			buf[n++] = 'Z';
+			buf[n] = '\0';
+			return (int)n;
+		}
 	}
 	switch (ts) {
 	case SG_TS_NONE:

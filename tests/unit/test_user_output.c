@@ -133,6 +133,21 @@ static void test_format(void)
 	CHECK(strstr(buf, "\"alert\":\"syn_flood_start\"") && strstr(buf, "\"value\":50000"), "alert JSON: %s\n",
 	      buf);
 
+	{
+		__u32 a[4] = {};
+		char ab[64], tb[64];
+
+		inet_pton(AF_INET, "255.255.255.255", a);
+		sg_format_addr(4, a, ab, sizeof(ab));
+		CHECK(!strcmp(ab, "255.255.255.255"), "IPv4 255.255.255.255: %s\n", ab);
+		inet_pton(AF_INET, "0.10.0.1", a);
+		sg_format_addr(4, a, ab, sizeof(ab));
+		CHECK(!strcmp(ab, "0.10.0.1"), "IPv4 0.10.0.1: %s\n", ab);
+		sg_format_time(1795310150000042000ull, SG_TS_ISO, false, tb, sizeof(tb));
+		CHECK(!strcmp(tb, "2026-11-22T01:15:50.000042Z"), "ISO time, microseconds zero-padded: %s\n", tb);
+		sg_format_time(1795310151999999000ull, SG_TS_ISO, true, tb, sizeof(tb));
+		CHECK(!strcmp(tb, "2026-11-22T01:15:51.999999Z"), "ISO time, next second: %s\n", tb);
+	}
 	for (unsigned int s = 0; s < SG_STATE_MAX; s++)
 		CHECK(strcmp(sg_state_name(s), "?"), "state %u has a name", s);
 	for (unsigned int c = 0; c < SG_CAUSE_MAX; c++)
