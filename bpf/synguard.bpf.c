@@ -39,11 +39,11 @@ static __always_inline void sg_count_tcp(struct sg_counters *c, const struct sg_
  * Tracking as a global function: verified once on its own, and its frame
  * is not stacked on the parser's and the cookie path's (512 bytes in all).
  */
-__noinline int sg_track_xdp(struct sg_pkt *p, __u32 how)
+__noinline int sg_track_xdp(struct sg_pkt *p, struct sg_counters *c, __u32 how)
 {
 	if (!p)
 		return 0;
-	sg_track(p, sg_cnt(), how);
+	sg_track(p, c, how);	/* (sg_count() copes with a NULL c) */
 	return 0;
 }
 
@@ -85,12 +85,12 @@ int sg_xdp(struct xdp_md *ctx)
 	case SG_SP_DROP:
 		return XDP_DROP;
 	case SG_SP_COOKIE_OK:
-		sg_track_xdp(&p, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
+		sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
 		return XDP_PASS;
 	default:
 		if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN && p.tcp_hlen > 20)
 			p.tfo = sg_syn_tfo(ctx, &p);
-		sg_track_xdp(&p, SG_TRACK_INGRESS);
+		sg_track_xdp(&p, c, SG_TRACK_INGRESS);
 		return XDP_PASS;
 	}
 }
@@ -114,6 +114,6 @@ int sg_tc_egress(struct __sk_buff *skb)
 	if (sg_parse(data, data_end, &p) != SG_P_TCP)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
-	sg_track_xdp(&p, SG_TRACK_EGRESS);
+	sg_track_xdp(&p, c, SG_TRACK_EGRESS);
 	return TC_ACT_OK;
 }
