@@ -166,7 +166,7 @@ static __always_inline void sg_emit_tr(struct sg_counters *c, const struct sg_fl
 /*
  * 1 if the transitions of a quiet (flood-time) handshake are to be kept
  * off the console; a quiet flow that completes its handshake is printed
- * from then on. Called with the flow's lock held (or on a private copy).
+ * from then on. Called with the flow's busy flag held (or on a private copy).
  */
 static __always_inline int sg_quiet(struct sg_flow *f)
 {

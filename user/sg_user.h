@@ -109,6 +109,8 @@ void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
 extern __u64 sg_emitted[SG_EV_STATS + 1];
 /* Flow counts by state from the last sweep, for the stats line. */
 int sg_track_format_states(char *buf, size_t len, bool json);
+/* Sum the per-CPU packet counters (synguard.c); out is zeroed first. */
+int sg_read_counters(struct synguard_bpf *skel, __u64 *out);
 /* Print an event generated in userspace (timers, per-second summaries). */
 void sg_emit(const struct sg_event *e);
 /* now in bpf_ktime_get_ns() time (CLOCK_MONOTONIC) */

@@ -249,14 +249,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Sum the per-CPU counters. */
-static int read_counters(struct synguard_bpf *skel, __u64 *out)
+/* Sum the per-CPU counters into out (all zero if they cannot be read). */
+int sg_read_counters(struct synguard_bpf *skel, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct sg_counters *vals;
 	__u32 zero = 0;
 	int err;
 
+	memset(out, 0, sizeof(__u64) * SG_CNT_MAX);
 	if (ncpu <= 0)
 		return -EINVAL;
 	vals = calloc(ncpu, sizeof(*vals));
@@ -264,7 +265,6 @@ static int read_counters(struct synguard_bpf *skel, __u64 *out)
 		return -ENOMEM;
 	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_counters), &zero, vals);
 	if (!err) {
-		memset(out, 0, sizeof(__u64) * SG_CNT_MAX);
 		for (int cpu = 0; cpu < ncpu; cpu++)
 			for (int i = 0; i < SG_CNT_MAX; i++)
 				out[i] += vals[cpu].c[i];
@@ -484,7 +484,7 @@ int sg_run(struct sg_config *c)
 		/* live output into pipes and files too (stdout is then block-buffered) */
 		fflush(stdout);
 		if (cfg.interval > 0 && t - last_tick >= cfg.interval) {
-			if (!read_counters(skel, cnt))
+			if (!sg_read_counters(skel, cnt))
 				print_counters("stats", cnt, prev, t - last_tick);
 			memcpy(prev, cnt, sizeof(cnt));
 			last_tick = t;
@@ -497,7 +497,7 @@ int sg_run(struct sg_config *c)
 	sweeper_started = false;
 	/* Drain what is already in the ring buffer before the summary. */
 	ring_buffer__consume(rb);
-	if (!read_counters(skel, cnt))
+	if (!sg_read_counters(skel, cnt))
 		print_counters("summary", cnt, NULL, 0);
 	sg_track_summary(skel, &cfg);
 	sg_cookie_summary(skel, &cfg);

@@ -172,20 +172,6 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 	free(vals);
 }
 
-static void read_cnt(struct synguard_bpf *skel, __u64 *out)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct sg_counters *v = calloc(ncpu, sizeof(*v));
-	__u32 zero = 0;
-
-	memset(out, 0, sizeof(__u64) * SG_CNT_MAX);
-	if (v && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_counters), &zero, v))
-		for (int c = 0; c < ncpu; c++)
-			for (int i = 0; i < SG_CNT_MAX; i++)
-				out[i] += v[c].c[i];
-	free(v);
-}
-
 /*
  * A port's last summarised SYN window is reported by BPF when the next SYN
  * opens a new window; when the flood simply stops, nobody does. Report such
@@ -254,7 +240,7 @@ void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64
 	if (now - T.last_rate < NS)
 		return;
 	flush_syn_summaries(skel, now);
-	read_cnt(skel, cnt);
+	sg_read_counters(skel, cnt);
 	if (T.have_prev) {
 		double secs = (now - T.last_rate) / 1e9;
 		__u64 syn_rate = (__u64)((cnt[SG_CNT_SYN] - T.prev_cnt[SG_CNT_SYN]) / secs);
@@ -299,7 +285,7 @@ void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg)
 	char states[512];
 	__u64 cnt[SG_CNT_MAX];
 
-	read_cnt(skel, cnt);
+	sg_read_counters(skel, cnt);
 	static const char *const fmt[2] = {
 		"tracking: flows seen %llu, transitions %llu, expired by timers %llu, alerts %llu, "
 		"lost: events %llu, flows %llu, half-open %llu; final states:%s\n",
