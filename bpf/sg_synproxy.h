@@ -8,17 +8,20 @@
  *   SYN (no ACK/RST/FIN)  -> rewritten in place into our SYN-ACK, XDP_TX.
  *                            Data in the SYN (TFO) is cut: the client resends
  *                            it after the handshake (its SYN data is not acked).
- *   ACK (no SYN/RST)      -> cookie check first (ack-1 = cookie, seq-1 = ISN):
- *                            valid -> metadata for TC, XDP_PASS;
+ *   ACK (no SYN/RST)      -> of a flow the tracker knows established: not
+ *                            seen here at all (synguard.bpf.c); else the
+ *                            cookie check (ack-1 = cookie, seq-1 = ISN):
+ *                            valid -> metadata for TC, XDP_PASS (once per
+ *                                     handshake, see sg_ck_handed);
  *                            bad   -> socket lookup: an existing socket
  *                                     (established, time-wait, request) ->
  *                                     pass; none -> XDP_DROP (SG_DROP_COOKIE_BAD).
  *   RST, anything else    -> untouched.
  * A port is protected when it is in --ports (SG_PORT_PROTECTED) or, without
- * --ports, when it has a listener; either way a SYN is answered only when a
- * listener exists for the destination (looked up, positive answers cached
- * SG_LISTEN_TTL_MS per port and family), so closed ports still get the
- * kernel's RST.
+ * --ports, when it has a listener; either way a SYN is answered only when
+ * its 4-tuple's socket is a listener (sg_has_listener), so closed ports
+ * still get the kernel's RST and a SYN that reuses a TIME_WAIT tuple goes
+ * to the kernel's TIME_WAIT socket.
  * Frames we do not answer (IPv4 options, IPv6 extension headers, malformed
  * TCP options) go to the kernel, which has its own SYN cookies.
  *
@@ -60,7 +63,6 @@ const volatile __u8 sg_ck_wscale = 7;		/* the window scale we advertise */
 const volatile __u16 sg_ck_mss4 = 1460;		/* MSS we advertise (MTU - 40) */
 const volatile __u16 sg_ck_mss6 = 1440;		/* (MTU - 60) */
 
-#define SG_LISTEN_TTL_MS	500
 #define SG_SYNACK_WINDOW	65535
 
 struct {
@@ -83,6 +85,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sg_port_stats);
 } sg_ck_stats SEC(".maps");
+
+/*
+ * Handshakes handed off whose flow the tracker does not keep (filtered out,
+ * tracking off, flow table full), keyed by the client's tuple and ISN: the
+ * segments after the handshake's ACK still carry the cookie's ack number
+ * and must reach the new socket, not be handed off again. (Tracked flows
+ * are recognised by their sg_flows record.) LRU: a forgotten entry only
+ * costs the TC handoff's socket lookup once the child socket exists.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sg_cookie_in);
+	__type(value, __u8);
+} sg_ck_handed SEC(".maps");
 
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym;
@@ -242,26 +259,28 @@ static __always_inline void sg_tuple(const struct sg_pkt *p, struct bpf_sock_tup
 	}
 }
 
-/* 1: a listener answers this SYN's tuple; 0: no socket or another one
- * (a SYN on an existing connection: the kernel's business). */
-static __always_inline int sg_has_listener(struct xdp_md *ctx, const struct sg_pkt *p,
-					   struct sg_port_cfg *pc, __u32 now_ms)
+/* 1: a listener answers this SYN's tuple; 0: no socket, or another one:
+ * a SYN whose 4-tuple has an established, request or TIME_WAIT socket is
+ * the kernel's business (port reuse from TIME_WAIT). Looked up for every
+ * SYN: only the lookup tells that a tuple has no socket. */
+static __always_inline int sg_has_listener(struct xdp_md *ctx, struct sg_pkt *p,
+					   struct sg_port_cfg *pc)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	__u32 seen = p->family == 4 ? pc->seen4 : pc->seen6;
-	__u32 tlen;
+	__u32 seen = p->family == 4 ? pc->seen4 : pc->seen6, tlen, now_ms;
 	int listen;
 
-	if (seen && now_ms - seen < SG_LISTEN_TTL_MS)
-		return 1;
 	sg_tuple(p, &t, &tlen);
 	sk = bpf_skc_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
 	listen = sk->state == BPF_TCP_LISTEN;
 	bpf_sk_release(sk);
-	if (listen) {
+	/* the port's listener (for ACKs without --ports), refreshed at most
+	 * once a second: no cache line bounced per SYN */
+	now_ms = (__u32)(bpf_ktime_get_coarse_ns() / 1000000);
+	if (listen && (!seen || now_ms - seen >= 1000)) {
 		if (p->family == 4)
 			pc->seen4 = now_ms | 1;
 		else
@@ -464,6 +483,32 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 
 /* ---- ACK: check the cookie, then (only if bad) look for a socket ---- */
 
+/* The cookie's input for an ACK (the client's ISN is seq - 1), all bytes
+ * set: also the key of sg_ck_handed. */
+static __always_inline void sg_ck_handed_key(struct sg_cookie_in *in, const struct sg_pkt *p)
+{
+	__builtin_memset(in, 0, sizeof(*in));
+	__builtin_memcpy(in->saddr, p->saddr, 16);
+	__builtin_memcpy(in->daddr, p->daddr, 16);
+	in->sport = p->sport;
+	in->dport = p->dport;
+	in->isn = p->seq - 1;
+	in->family = p->family;
+}
+
+/* Remember a handed-off handshake the tracker does not keep. */
+static __noinline int sg_ck_mark_handed(const struct sg_pkt *p)
+{
+	struct sg_cookie_in in;
+	__u8 one = 1;
+
+	if (!p)
+		return 0;
+	sg_ck_handed_key(&in, p);
+	bpf_map_update_elem(&sg_ck_handed, &in, &one, BPF_ANY);
+	return 0;
+}
+
 static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
 				     int may_drop)
 {
@@ -478,12 +523,7 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	sec = bpf_map_lookup_elem(&sg_ck_secrets, &zero);
 	if (!sec)
 		return SG_SP_CONTINUE;
-	__builtin_memcpy(in.saddr, p->saddr, 16);
-	__builtin_memcpy(in.daddr, p->daddr, 16);
-	in.sport = p->sport;
-	in.dport = p->dport;
-	in.isn = p->seq - 1;
-	in.family = p->family;
+	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
 	r = sg_cookie_check(sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
 
@@ -493,6 +533,9 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		struct sg_cookie_meta *mp;
 		void *data;
 
+		/* handed off already (an untracked flow's next segment) */
+		if (bpf_map_lookup_elem(&sg_ck_handed, &in))
+			return SG_SP_CONTINUE;
 		sg_count(c, SG_CNT_COOKIE_VALID);
 		st = sg_ck_port_stats(p->dport);
 		if (st)
@@ -545,7 +588,7 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 {
 	struct sg_port_cfg *pc;
 	__u32 port = p->dport, tcpf = p->flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN);
-	__u32 flags, seen, now_ms;
+	__u32 flags, seen;
 	int cookies;
 
 	if (sg_ck_mode == SG_CK_MONITOR)
@@ -562,8 +605,7 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 		struct sg_port_stats *st;
 		int res;
 
-		now_ms = (__u32)(bpf_ktime_get_ns() / 1000000);
-		if (!sg_has_listener(ctx, p, pc, now_ms))
+		if (!sg_has_listener(ctx, p, pc))
 			return SG_SP_CONTINUE;	/* closed port: the kernel RSTs */
 		st = sg_ck_port_stats(port);
 		if (st)

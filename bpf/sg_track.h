@@ -301,12 +301,13 @@ __noinline int sg_flow_step(struct sg_flow *f, const struct sg_seg *s, struct sg
 
 /*
  * sg_track_new: a flow's first segment: build the record, insert it into
- * the half-open or the flow table, emit its first transitions.
+ * the half-open or the flow table, emit its first transitions. Returns 1
+ * if the record is in sg_flows.
  */
 __noinline int sg_track_new(struct sg_track_work *w)
 {
 	struct sg_counters *c = sg_cnt();
-	int quiet = 0, err;
+	int quiet = 0, err, in_flows = 0;
 
 	if (!w)
 		return 0;
@@ -336,15 +337,63 @@ __noinline int sg_track_new(struct sg_track_work *w)
 		if (err) {
 			if (err != -17)
 				sg_count(c, SG_LOSS_FLOW_FULL);
-			return 0;
+			return err == -17;
 		}
+		in_flows = 1;
 	}
 	if (!sg_quiet(&w->nf))
 		sg_emit_out(c, &w->k, &w->nf, &w->out, w->seg.now);
-	return 0;
+	return in_flows;
 }
 
-static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __u32 how)
+/* The bulk of a flow: data and acks between two ESTABLISHED endpoints
+ * (sg_flow_steady()). Coarse time is plenty for the idle timer, and cheaper. */
+static __always_inline void sg_track_steady(struct sg_flow *f, int lo, const struct sg_pkt *p,
+					    struct sg_counters *c)
+{
+	if (sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window,
+			  bpf_ktime_get_coarse_ns()))
+		sg_count(c, SG_CNT_RETRANS);
+}
+
+/* 1: the flow's server endpoint is ESTABLISHED or closing, so the kernel
+ * has a socket for it and owns its segments (no cookie check, no handoff). */
+static __always_inline int sg_flow_server_open(const struct sg_flow *f)
+{
+	return f->state[SG_SIDE_SERVER] >= SG_ESTABLISHED && f->state[SG_SIDE_SERVER] != SG_TIME_WAIT;
+}
+
+/* sg_track_known() results */
+#define SG_KNOWN_NONE	 0	/* not in sg_flows (or not tracked): the full path */
+#define SG_KNOWN_COUNTED 1	/* a steady segment of an established flow: counted, done */
+#define SG_KNOWN_OPEN	 2	/* the flow's server socket exists (sg_flow_server_open()) */
+
+/*
+ * The established-flow fast path, before the cookie path: a steady segment
+ * of a flow in sg_flows is only counted (exactly what sg_track() does with
+ * it). A global function: verified once, its key off the caller's stack.
+ */
+__noinline int sg_track_known(struct sg_pkt *p, struct sg_counters *c)
+{
+	struct sg_flow_key k;
+	struct sg_flow *f;
+	int lo;
+
+	if (!p || !cfg_track || sg_filtered(p))
+		return SG_KNOWN_NONE;
+	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
+	f = bpf_map_lookup_elem(&sg_flows, &k);
+	if (!f)
+		return SG_KNOWN_NONE;
+	if (sg_flow_steady(f, p->flags)) {
+		sg_track_steady(f, lo, p, c);
+		return SG_KNOWN_COUNTED;
+	}
+	return sg_flow_server_open(f) ? SG_KNOWN_OPEN : SG_KNOWN_NONE;
+}
+
+/* Returns 1 if, after this segment, the flow has its record in sg_flows. */
+static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u32 how)
 {
 	struct sg_track_work *w;
 	struct sg_flow_key k;
@@ -354,26 +403,22 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 	__u8 fl = p->flags;
 
 	if (!cfg_track)
-		return;
+		return 0;
 	if (sg_filtered(p)) {
 		sg_count(c, SG_CNT_FILTERED);
-		return;
+		return 0;
 	}
 	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
 	f = bpf_map_lookup_elem(&sg_flows, &k);
 
-	/* The bulk of a flow: data and acks between two ESTABLISHED endpoints.
-	 * (Coarse time is plenty for the idle timer, and cheaper.) */
 	if (f && sg_flow_steady(f, fl)) {
-		if (sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window,
-				  bpf_ktime_get_coarse_ns()))
-			sg_count(c, SG_CNT_RETRANS);
-		return;
+		sg_track_steady(f, lo, p, c);
+		return 1;
 	}
 
 	w = bpf_map_lookup_elem(&sg_track_work, &zero);
 	if (!w)
-		return;
+		return 0;
 	w->k = k;
 	w->seg.now = bpf_ktime_get_ns();
 	w->seg.seq = p->seq;
@@ -393,8 +438,8 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 	if (!f) {
 		/* a RST answers something we never saw (a scan, a stale flow) */
 		if (!(fl & SG_TCP_RST) || w->seg.cookie)
-			sg_track_new(w);
-		return;
+			return sg_track_new(w);
+		return 0;
 	}
 
 	/* A segment that may change states: one CPU at a time per flow. */
@@ -413,11 +458,14 @@ static __always_inline void sg_track(struct sg_pkt *p, struct sg_counters *c, __
 	if (embryo && (ret & SG_STEP_ESTABLISHED)) {
 		/* handshake done: move to the flow table, out of the flood's reach */
 		/* (the copy carries busy = 0: the flag was released above) */
-		if (bpf_map_update_elem(&sg_flows, &w->k, f, BPF_ANY))
+		if (bpf_map_update_elem(&sg_flows, &w->k, f, BPF_ANY)) {
 			sg_count(c, SG_LOSS_FLOW_FULL);
-		else
-			bpf_map_delete_elem(&sg_embryo, &w->k);
+			return 0;
+		}
+		bpf_map_delete_elem(&sg_embryo, &w->k);
+		return 1;
 	}
+	return !embryo;
 }
 
 #endif /* SG_TRACK_H */

@@ -43,8 +43,7 @@ __noinline int sg_track_xdp(struct sg_pkt *p, struct sg_counters *c, __u32 how)
 {
 	if (!p)
 		return 0;
-	sg_track(p, c, how);	/* (sg_count() copes with a NULL c) */
-	return 0;
+	return sg_track(p, c, how);	/* (sg_count() copes with a NULL c) */
 }
 
 /* 1 if a SYN carries a TCP Fast Open option (a cookie or a cookie request). */
@@ -65,7 +64,7 @@ int sg_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sg_counters *c = sg_cnt();
 	struct sg_pkt p;
-	int res;
+	int res, known, verdict;
 
 	sg_count(c, SG_CNT_PACKETS);
 	res = sg_parse(data, data_end, &p);
@@ -79,13 +78,29 @@ int sg_xdp(struct xdp_md *ctx)
 	}
 	sg_count_tcp(c, &p);
 
-	switch (sg_synproxy_xdp(ctx, &p, c)) {
+	/* A flow the tracker knows to be established belongs to its socket:
+	 * steady segments are only counted, and no segment but a SYN goes
+	 * through the cookie path (no cookie check, no socket lookup, never
+	 * a second handoff: the first data segment still carries the
+	 * cookie's ack number, and may pass XDP before the handshake's ACK
+	 * has made the kernel's socket). */
+	known = p.flags & SG_TCP_SYN ? SG_KNOWN_NONE : sg_track_known(&p, c);
+	if (known == SG_KNOWN_COUNTED)
+		return XDP_PASS;
+	if (known == SG_KNOWN_OPEN && !(p.flags & SG_TCP_SYN))
+		verdict = SG_SP_CONTINUE;
+	else
+		verdict = sg_synproxy_xdp(ctx, &p, c);
+
+	switch (verdict) {
 	case SG_SP_TX:
 		return XDP_TX;
 	case SG_SP_DROP:
 		return XDP_DROP;
 	case SG_SP_COOKIE_OK:
-		sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE);
+		/* a connection the tracker does not keep is remembered apart */
+		if (!sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE))
+			sg_ck_mark_handed(&p);
 		return XDP_PASS;
 	default:
 		if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN && p.tcp_hlen > 20)

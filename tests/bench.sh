@@ -299,6 +299,8 @@ flood_run() {
 			(100 * ($cl.attempted - $cl.failed) / $cl.attempted | r) else null end),
 		  connect_p50_ms: ($cl.connect_p50_ms // null),
 		  connect_p99_ms: ($cl.connect_p99_ms // null),
+		  request_p50_ms: ($cl.request_p50_ms // null),
+		  request_p99_ms: ($cl.request_p99_ms // null),
 		  server_veth_rx_pps: (if $secs > 0 then ($rx / $secs | round) else null end),
 		  generator_sent: ($fl.sent // null), generator_seconds: $secs,
 		  generator_enobufs_retries: ($retries | tonumber? // 0),
@@ -371,7 +373,7 @@ phase_flood() {
 		log "flood (c): synguard --mode protect did not start: $(head -c 600 "$TMPD/sg.err")"
 		FLOOD_JSON[synguard]=$(jq -n --arg e "$(grep -m1 'synguard:' "$TMPD/sg.err")" \
 			'{offered_pps: null, rx_pps: null, legit_success: null, connect_p50_ms: null,
-			  connect_p99_ms: null, note: ("n/a (cookie path not available): " + $e)}')
+			  connect_p99_ms: null, request_p50_ms: null, request_p99_ms: null, note: ("n/a (cookie path not available): " + $e)}')
 	fi
 	server_stop
 }
@@ -513,11 +515,12 @@ jq -r '
   "  ack_valid (new handshake, cookie OK)              \(.ack_valid_ns|n)        \(.over_baseline.ack_valid_ns|n)",
   "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)",
   "  track_established (monitor, data segment)         \(.track_established_ns|n)        \(.over_baseline.track_established_ns|n)",
+  "  protect_established (protect, first request)      \(.protect_established_ns|n)        \(.over_baseline.protect_established_ns|n)",
   (.ns_notes // {} | to_entries[] | "  note: \(.key): \(.value)"),
   "",
   "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections)",
-  "  config              offered    rx(answered)  legit%   p50 ms   p99 ms   rx CPU%",
-  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.legit_success|n)    \(.value.connect_p50_ms|n)    \(.value.connect_p99_ms|n)    \(.value.rx_cpu_busy_pct|n)" + (if .value.note then "  " + .value.note else "" end)),
+  "  config              offered    rx(answered)  legit%   connect p50/p99 ms   request p50/p99 ms   rx CPU%",
+  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)          \(.value.rx_cpu_busy_pct|n)" + (if .value.note then "  " + .value.note else "" end)),
   "",
   "events/s through --json: \(.events_per_s|n) (lost \(.events_lost|n) of \(.events.run.syns|n) driven at \(.events.run.drive_pps|n)/s)",
   "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",

@@ -86,6 +86,7 @@ struct config {
 	const char *addr;
 	int port;
 	const char *bind_addr;
+	int sport;		/* client: fixed source port (0 = ephemeral) */
 	int backlog;
 	long count;		/* server: 0 = unlimited */
 	int parallel;
@@ -749,6 +750,7 @@ struct slot {
 	int fd;
 	long idx;
 	int64_t t_start;	/* connect() called */
+	int64_t t_req;		/* request sent from here (connect completed) */
 	int64_t deadline;	/* current state's deadline */
 	int64_t sim_at;		/* simultaneous close time (monotonic) */
 	char wbuf[64];
@@ -764,6 +766,8 @@ struct cli_stats {
 	long long hc_bytes;
 	double *lat;		/* connect latency, ms */
 	long nlat;
+	double *rlat;		/* request -> complete reply, ms */
+	long nrlat;
 };
 
 static void slot_finish(struct slot *s, struct cli_stats *st, int64_t *next_start,
@@ -804,8 +808,12 @@ static void start_conn(struct slot *s, long idx, const struct config *cfg,
 	if (src) {
 		int one = 1;
 
+		/* a pinned source port: reused from one connection to the next */
+		if (cfg->sport && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+			fprintf(stderr, "tcpkit client: SO_REUSEADDR: %s\n", strerror(errno));
 		/* harmless if unsupported */
-		if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0 &&
+		if (!cfg->sport &&
+		    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0 &&
 		    cfg->verbose)
 			fprintf(stderr, "tcpkit client: IP_BIND_ADDRESS_NO_PORT: %s\n",
 				strerror(errno));
@@ -936,6 +944,7 @@ static void step(struct slot *s, short rev, const struct config *cfg,
 			s->wlen = (size_t)snprintf(s->wbuf, sizeof(s->wbuf), "REQ %ld\n", s->idx);
 		}
 		s->woff = 0;
+		s->t_req = now;
 		s->st = C_SENDING;
 		s->deadline = now + MS(REPLY_TIMEOUT_MS);	/* send + reply */
 		rev = POLLOUT;
@@ -996,6 +1005,8 @@ static void step(struct slot *s, short rev, const struct config *cfg,
 				if (nl || s->rlen == sizeof(s->rbuf)) {
 					if (s->rlen >= 2 && !memcmp(s->rbuf, "OK", 2)) {
 						st->reply_ok++;
+						st->rlat[st->nrlat++] =
+							(double)(mono_ns() - s->t_req) / 1e6;
 						s->success = 1;
 						/* bytes after the reply line */
 						if (nl && cfg->close == CM_HALFCLOSE)
@@ -1129,8 +1140,10 @@ static int run_client(const struct config *cfg)
 
 	if (parse_addr(cfg->addr, cfg->port, &dst, &dlen) < 0)
 		return EXIT_USAGE;
-	if (cfg->bind_addr) {
-		if (parse_addr(cfg->bind_addr, 0, &src, &srclen) < 0)
+	if (cfg->bind_addr || cfg->sport) {
+		const char *any = dst.ss_family == AF_INET6 ? "::" : "0.0.0.0";
+
+		if (parse_addr(cfg->bind_addr ? cfg->bind_addr : any, cfg->sport, &src, &srclen) < 0)
 			return EXIT_USAGE;
 		if (src.ss_family != dst.ss_family) {
 			fprintf(stderr, "tcpkit: --bind and --connect address families differ\n");
@@ -1147,12 +1160,14 @@ static int run_client(const struct config *cfg)
 	pfd = calloc((size_t)cfg->parallel, sizeof(*pfd));
 	map = calloc((size_t)cfg->parallel, sizeof(*map));
 	st.lat = calloc((size_t)cfg->count, sizeof(*st.lat));
-	if (!slots || !pfd || !map || !st.lat) {
+	st.rlat = calloc((size_t)cfg->count, sizeof(*st.rlat));
+	if (!slots || !pfd || !map || !st.lat || !st.rlat) {
 		perror("tcpkit: calloc");
 		free(slots);
 		free(pfd);
 		free(map);
 		free(st.lat);
+		free(st.rlat);
 		return EXIT_FAIL;
 	}
 	for (i = 0; i < cfg->parallel; i++)
@@ -1171,7 +1186,7 @@ static int run_client(const struct config *cfg)
 			if (now < next_start)
 				break;
 			start_conn(&slots[i], launched++, cfg, &dst, dlen,
-				   cfg->bind_addr ? &src : NULL, srclen, &st, &next_start);
+				   srclen ? &src : NULL, srclen, &st, &next_start);
 			if (cfg->interval_ms > 0)
 				next_start = mono_ns() + MS(cfg->interval_ms);
 		}
@@ -1226,14 +1241,18 @@ static int run_client(const struct config *cfg)
 	}
 
 	qsort(st.lat, (size_t)st.nlat, sizeof(*st.lat), cmp_double);
+	qsort(st.rlat, (size_t)st.nrlat, sizeof(*st.rlat), cmp_double);
 	printf("{\"attempted\":%ld,\"connected\":%ld,\"failed\":%ld,\"timeouts\":%ld,"
 	       "\"reply_ok\":%ld,\"connect_p50_ms\":%.3f,\"connect_p99_ms\":%.3f,"
-	       "\"connect_max_ms\":%.3f,\"seconds\":%.3f,\"reply_timeouts\":%ld,"
+	       "\"connect_max_ms\":%.3f,\"request_p50_ms\":%.3f,\"request_p99_ms\":%.3f,"
+	       "\"request_max_ms\":%.3f,\"seconds\":%.3f,\"reply_timeouts\":%ld,"
 	       "\"resets\":%ld,\"close_errors\":%ld,\"halfclose_bytes\":%lld,"
 	       "\"close\":\"%s\"}\n",
 	       st.attempted, st.connected, st.failed, st.timeouts, st.reply_ok,
 	       pct(st.lat, st.nlat, 0.50), pct(st.lat, st.nlat, 0.99),
 	       st.nlat ? st.lat[st.nlat - 1] : 0.0,
+	       pct(st.rlat, st.nrlat, 0.50), pct(st.rlat, st.nrlat, 0.99),
+	       st.nrlat ? st.rlat[st.nrlat - 1] : 0.0,
 	       (double)(mono_ns() - t0) / 1e9, st.reply_timeouts, st.resets,
 	       st.close_errors, st.hc_bytes, close_names[cfg->close]);
 	fflush(stdout);
@@ -1244,6 +1263,7 @@ static int run_client(const struct config *cfg)
 	free(pfd);
 	free(map);
 	free(st.lat);
+	free(st.rlat);
 	return ret;
 }
 
@@ -1300,12 +1320,15 @@ static void usage(FILE *f)
 "  --connect-timeout-ms T non-blocking connect timeout (default 1000)\n"
 "  --hold-ms H            keep each connection open H ms after the reply, then close\n"
 "  --bind ADDR            source address\n"
+"  --sport P              source port, the same for every connection (SO_REUSEADDR;\n"
+"                         use with --parallel 1: port reuse from TIME_WAIT)\n"
 "  --sim-delay-ms D       simultaneous: close deadline = request time + D (default 300)\n"
 "  --timeout SEC          stop after SEC seconds in total (default: none)\n"
 "  --json, --stats        accepted for compatibility (the JSON line is always printed)\n"
 "  Output (one JSON line):\n"
 "    {\"attempted\",\"connected\",\"failed\",\"timeouts\",\"reply_ok\",\"connect_p50_ms\",\n"
-"     \"connect_p99_ms\",\"connect_max_ms\",\"seconds\",\"reply_timeouts\",\"resets\",\n"
+"     \"connect_p99_ms\",\"connect_max_ms\",\"request_p50_ms\",\"request_p99_ms\",\n"
+"     \"request_max_ms\" (request sent -> reply read),\"seconds\",\"reply_timeouts\",\"resets\",\n"
 "     \"close_errors\",\"halfclose_bytes\",\"close\"}\n"
 "    A connection succeeds iff connect succeeded and \"OK\" was read within 2 s;\n"
 "    failed = attempted - successes (includes connect timeouts, counted in\n"
@@ -1337,7 +1360,7 @@ enum {
 	O_LISTEN = 256, O_CONNECT, O_PORT, O_BACKLOG, O_COUNT, O_CLOSE, O_READY,
 	O_TIMEOUT, O_PARALLEL, O_INTERVAL, O_CTIMEOUT, O_HOLD, O_BIND, O_JSON,
 	O_STATS, O_IOTIMEOUT, O_SEQ, O_MAXCH, O_HCW, O_HCB, O_HCI, O_SIMD,
-	O_VERBOSE, O_HELP,
+	O_VERBOSE, O_HELP, O_SPORT,
 };
 
 static const struct option opts[] = {
@@ -1354,6 +1377,7 @@ static const struct option opts[] = {
 	{ "connect-timeout-ms", required_argument, NULL, O_CTIMEOUT },
 	{ "hold-ms", required_argument, NULL, O_HOLD },
 	{ "bind", required_argument, NULL, O_BIND },
+	{ "sport", required_argument, NULL, O_SPORT },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "stats", no_argument, NULL, O_STATS },
 	{ "io-timeout-ms", required_argument, NULL, O_IOTIMEOUT },
@@ -1487,6 +1511,13 @@ int main(int argc, char **argv)
 			if (cfg.is_server)
 				goto wrong_mode;
 			cfg.bind_addr = optarg;
+			break;
+		case O_SPORT:
+			if (cfg.is_server)
+				goto wrong_mode;
+			if (parse_long(optarg, 1, 65535, &v))
+				return bad(name, optarg);
+			cfg.sport = (int)v;
 			break;
 		case O_JSON:
 		case O_STATS:

@@ -260,6 +260,21 @@ static const char *check_synack(const struct h_run *r, __u32 isn)
 
 /* ---- protect-mode setup (what user/cookie.c does, for a test run) ---- */
 
+/*
+ * Protect mode, a connection established through a cookie (10.0.0.2:40002):
+ * its client's data segments, 100 bytes each, all still carrying the
+ * cookie's ack number (the server has sent nothing): the tracker's flow
+ * record must spare them the cookie check and the socket lookup.
+ */
+static __u32 pest_isn, pest_ack, pest_tsv;
+
+static void pest_frames(struct frames *f, int round)
+{
+	for (int i = 0; i < f->n; i++)
+		f->len[i] = build_ack(4, "10.0.0.2", 40002, pest_isn + ((__u32)round * f->n + i) * 100,
+				      pest_ack, 0x3000 + i, pest_tsv, 100, frame_at(f, i));
+}
+
 static void cfg_protect(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
@@ -472,10 +487,12 @@ int main(int argc, char **argv)
 		      r_ackv = { "ack_valid", .expect = XDP_PASS },
 		      r_ackr = { "ack_valid_repeat", .expect = XDP_PASS },
 		      r_acki = { "ack_invalid", .expect = XDP_DROP },
-		      r_trk = { "track_established", .expect = XDP_PASS };
-	struct result *all[] = { &r_pass, &r_syn, &r_syn6, &r_ackv, &r_ackr, &r_acki, &r_trk };
+		      r_trk = { "track_established", .expect = XDP_PASS },
+		      r_pest = { "protect_established", .expect = XDP_PASS };
+	struct result *all[] = { &r_pass, &r_syn, &r_syn6, &r_ackv, &r_ackr, &r_acki, &r_trk, &r_pest };
 	static struct h_ctx hp, hm;	/* protect, monitor */
-	struct frames f_syn4 = {}, f_syn6 = {}, f_ackv = {}, f_ackr = {}, f_acki = {}, f_data = {};
+	struct frames f_syn4 = {}, f_syn6 = {}, f_ackv = {}, f_ackr = {}, f_acki = {}, f_data = {},
+		      f_pest = {};
 	struct bpf_object *pobj;
 	struct bpf_program *pprog;
 	int pass_fd, xdp_p = -1, xdp_m, tc_m, c, l4 = -1, l6 = -1, have_protect = 0;
@@ -568,7 +585,9 @@ int main(int argc, char **argv)
 	f_syn4.len[0] = build_syn(4, "10.0.0.2", 40000, isn_base, f_syn4.buf);
 	f_syn6.len[0] = build_syn(6, "fd00::2", 40000, isn_base, f_syn6.buf);
 	f_acki.len[0] = build_ack(4, "10.0.0.2", 40001, isn_base, 0xdeadbeef, 1000, 2000, 0, f_acki.buf);
-	f_ackv.n = f_data.n = opt_calls;
+	f_ackv.n = f_data.n = f_pest.n = opt_calls;
+	f_pest.buf = calloc(opt_calls, H_MAX_FRAME);
+	f_pest.len = calloc(opt_calls, sizeof(__u32));
 	f_ackv.buf = calloc(opt_calls, H_MAX_FRAME);
 	f_ackv.len = calloc(opt_calls, sizeof(__u32));
 	f_data.buf = calloc(opt_calls, H_MAX_FRAME);
@@ -610,6 +629,26 @@ int main(int argc, char **argv)
 	}
 	if (!have_protect)
 		fprintf(stderr, "bench_ns: %s\n", protect_why);
+	/* the timed SYNs: a tuple the tracker has no record of, as a flood's
+	 * (the verification's ACK above established 40000's) */
+	f_syn4.len[0] = build_syn(4, "10.0.0.2", 40003, isn_base, f_syn4.buf);
+	if (have_protect) {
+		__u8 b[H_MAX_FRAME];
+		int n;
+
+		pest_isn = isn_base ^ 0x5a5a5a5a;
+		n = build_syn(4, "10.0.0.2", 40002, pest_isn, b);
+		if (!h_run_xdp(xdp_p, b, n, hr) && hr->retval == XDP_TX) {
+			synack_tsval(hr->out, hr->out_len, &pest_tsv);
+			pest_ack = get_be32(hr->out + tcp_off(hr->out) + 4) + 1;
+			n = build_ack(4, "10.0.0.2", 40002, pest_isn, pest_ack, 0x2fff, pest_tsv, 0, b);
+			if (h_run_xdp(xdp_p, b, n, hr) || hr->retval != XDP_PASS)
+				r_pest.why = "n/a (the cookie handshake did not complete)";
+		} else {
+			r_pest.why = "n/a (the SYN was not answered)";
+		}
+		h_drain(&hp);
+	}
 
 	/* ---- monitor mode: establish one flow for the data segments ---- */
 	{
@@ -716,6 +755,19 @@ int main(int argc, char **argv)
 			return 1;
 		if (time_round(xdp_p, &f_ackr, opt_calls, &r_ackr))
 			return 1;
+		if (!r_pest.why) {
+			pest_frames(&f_pest, round);
+			h_counters(&hp, cnt0);
+			if (time_round(xdp_p, &f_pest, opt_calls, &r_pest))
+				return 1;
+			h_counters(&hp, cnt1);
+			if (cnt1[SG_CNT_COOKIE_VALID] != cnt0[SG_CNT_COOKIE_VALID]) {
+				fprintf(stderr, "bench_ns: protect_established: %llu data segments went "
+					"through the cookie check\n",
+					(unsigned long long)(cnt1[SG_CNT_COOKIE_VALID] - cnt0[SG_CNT_COOKIE_VALID]));
+				r_pest.why = "n/a (data segments of the established flow took the cookie path)";
+			}
+		}
 		h_drain(&hp);
 		/* fresh handshakes: one SYN (untimed) per ACK, a new 4-tuple each */
 		for (int i = 0; i < opt_calls; i++) {
@@ -774,6 +826,7 @@ int main(int argc, char **argv)
 		json_num("ack_valid_ns", &r_ackv, base, 0, &first);
 		json_num("ack_invalid_ns", &r_acki, base, 0, &first);
 		json_num("track_established_ns", &r_trk, base, 0, &first);
+		json_num("protect_established_ns", &r_pest, base, 0, &first);
 		json_num("ack_valid_repeat_ns", &r_ackr, base, 0, &first);
 		printf(",\"over_baseline\":{");
 		first = 1;
@@ -782,6 +835,7 @@ int main(int argc, char **argv)
 		json_num("ack_valid_ns", &r_ackv, base, 1, &first);
 		json_num("ack_invalid_ns", &r_acki, base, 1, &first);
 		json_num("track_established_ns", &r_trk, base, 1, &first);
+		json_num("protect_established_ns", &r_pest, base, 1, &first);
 		json_num("ack_valid_repeat_ns", &r_ackr, base, 1, &first);
 		printf("},\"ns_notes\":{");
 		first = 1;

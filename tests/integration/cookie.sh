@@ -10,10 +10,28 @@ CK_PORT=8080
 
 # The namespaces of lib.sh, with the flood's extras: the client veth drops,
 # at XDP, the SYN-ACKs that answer the spoofed sources (10.99.0.0/16: on a
-# real network they would leave for those hosts), and its receive path runs
-# in its own kthread at real-time priority on the generator's CPU (as in
-# make bench), so the flood's returning SYN-ACKs cannot starve the
-# legitimate client's (best effort).
+# real network they would leave for those hosts), and each veth's receive
+# path runs in its own real-time kthread (ck_napi_rt): the client's on the
+# generator's CPU, the server's on the other.
+# ck_napi_rt NS DEV CPU: DEV's receive path (NAPI) in its own kthread at
+# real-time priority on CPU. On this 2-CPU class of machine the legitimate
+# client and server share the CPUs with both receive paths: left to
+# softirq, a busy receive path is deferred to ksoftirqd, which then waits
+# behind those processes for milliseconds, and the veth's 256-frame ring
+# overflows before synguard sees the frames (the generator's TX drops), a
+# legitimate SYN among them. A real server's NIC queue has its own
+# interrupt; this is the nearest a veth gets. Not optional: a test that
+# measured the scheduler instead would be meaningless.
+ck_napi_rt() {
+	local ns=$1 dev=$2 cpu=$3 np
+	ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded" ||
+		fail "cannot make $dev's NAPI threaded"
+	np=$(ps -eo pid,comm --sort=start_time | awk -v d="napi/$dev-" 'index($2, d) == 1 {print $1}' | tail -n1)
+	[[ -n $np ]] || fail "no NAPI thread for $dev"
+	taskset -pc "$cpu" "$np" >/dev/null && chrt -f -p 10 "$np" ||
+		fail "cannot pin $dev's NAPI thread to CPU $cpu at real-time priority"
+}
+
 ck_setup() {
 	local np
 	for t in "$SG" "$TCPKIT" "$FLOOD" "$SG_ROOT/build/xdp_sink.bpf.o"; do
@@ -21,10 +39,11 @@ ck_setup() {
 	done
 	command -v jq >/dev/null || skip "jq not installed"
 	NS_PEER_XDP=$SG_ROOT/build/xdp_sink.bpf.o ns_setup
-	if cli sh -c 'echo 1 > /sys/class/net/sgc0/threaded' 2>/dev/null; then
-		np=$(ps -eo pid,comm --sort=start_time | awk 'index($2, "napi/sgc0-") == 1 {print $1}' | tail -n1)
-		[[ -n $np ]] && taskset -pc 1 "$np" >/dev/null 2>&1 && chrt -f -p 10 "$np" >/dev/null 2>&1
-	fi
+	ck_napi_rt sg_cli sgc0 1
+	# (a veth has NAPI with an XDP program or GRO; it keeps the thread
+	# when synguard attaches and detaches)
+	srv ethtool -K sgs0 gro on >/dev/null || fail "cannot turn GRO on for sgs0"
+	ck_napi_rt sg_srv sgs0 0
 	ip -n sg_srv route add 10.99.0.0/16 via $CLI4
 	srv sysctl -qw net.ipv4.tcp_syncookies=1
 	CK_SMAC=$(ip -n sg_srv -j link show sgs0 | jq -r '.[0].address')
@@ -80,43 +99,156 @@ test_cookie_handoff() {
 	sent=$(summary cookies_sent) valid=$(summary cookies_valid) hand=$(summary handoffs) fail=$(summary handoff_failed)
 	echo "info: cookies_sent=$sent cookies_valid=$valid handoffs=$hand handoff_failed=$fail"
 	((sent >= n)) || fail "cookies_sent $sent < $n connections"
-	((hand >= n)) || fail "handoffs $hand < $n connections"
+	((hand == n)) || fail "handoffs $hand for $n connections (exactly one each)"
 	((valid >= n)) || fail "cookies_valid $valid < $n"
 	((fail == 0)) || fail "handoff_failed $fail"
 	grep -q '"type":"cookie"' "$TMPD/sg.out" || fail "no per-port cookie events"
 	return 0
 }
 
+# ck_cli_retrans: the client namespace's TcpRetransSegs (every retransmitted segment)
+ck_cli_retrans() {
+	cli awk '/^Tcp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1 }
+			   else print $c }' /proc/net/snmp
+}
+
+# ck_requests LABEL ADDR N: N sequential request/reply connections; checks
+# they all succeed and prints "LABEL p50 p99 retrans" (request -> reply, ms;
+# the client's retransmitted segments meanwhile).
+ck_requests() {
+	local label=$1 addr=$2 n=$3 r0 out
+	r0=$(ck_cli_retrans)
+	out=$(ck_client "$addr" --count "$n")
+	[[ $(ck_kv reply_ok "$out") == "$n" ]] || fail "$label: clients to $addr: $out"
+	echo "$label $(ck_kv request_p50_ms "$out") $(ck_kv request_p99_ms "$out") $(($(ck_cli_retrans) - r0))"
+}
+
+# ---- (a2) a protected connection costs its first request nothing ----
+# Every first data segment still carries the cookie's ack number: it must
+# reach the new socket, not be handed off a second time (and lost, leaving
+# the client's 200 ms retransmission timer to recover it). Each family and
+# timestamp setting: request latency without protection, with the kernel's
+# own cookies (tcp_syncookies=2: every SYN) and with synguard, reported;
+# asserted: the clients retransmit nothing through synguard (a lost first
+# segment costs a 200 ms timer: no timing is asserted, the retransmission
+# counter says it) and synguard hands off exactly once per connection.
+test_cookie_first_request_latency() {
+	local n=50 ts addr label p50 p99 rtx k50 k99 krtx none50 none99 nrtx
+	ck_setup
+	ck_server --listen 0.0.0.0
+	ck_server --listen ::
+	for ts in 1 0; do
+		cli sysctl -qw net.ipv4.tcp_timestamps=$ts
+		for addr in $SRV4 $SRV6; do
+			srv sysctl -qw net.ipv4.tcp_syncookies=1
+			read -r label none50 none99 nrtx <<<"$(ck_requests none "$addr" $n)"
+			srv sysctl -qw net.ipv4.tcp_syncookies=2
+			read -r label k50 k99 krtx <<<"$(ck_requests kernel "$addr" $n)"
+			srv sysctl -qw net.ipv4.tcp_syncookies=1
+			ck_sg_start 60 --mode protect --ports $CK_PORT
+			read -r label p50 p99 rtx <<<"$(ck_requests synguard "$addr" $n)"
+			sg_stop
+			echo "info: $addr ts=$ts request p50/p99 ms (client retransmissions): none $none50/$none99 ($nrtx), kernel cookies $k50/$k99 ($krtx), synguard $p50/$p99 ($rtx); synguard handoffs $(summary handoffs)/$n"
+			((rtx == 0)) || fail "$addr ts=$ts: clients retransmitted $rtx segments through synguard's cookies"
+			(($(summary handoffs) == n)) || fail "$addr ts=$ts: $(summary handoffs) handoffs for $n connections"
+			(($(summary handoff_failed) == 0)) || fail "$addr ts=$ts: handoff_failed $(summary handoff_failed)"
+		done
+	done
+	return 0
+}
+
+# The same with the tracker told to ignore the port (-p): the handed-off
+# handshakes it does not keep are remembered apart (sg_ck_handed).
+test_cookie_untracked_one_handoff() {
+	local n=50 label p50 p99 rtx
+	ck_setup
+	ck_server --listen 0.0.0.0
+	ck_sg_start 60 --mode protect --ports $CK_PORT -p 9
+	read -r label p50 p99 rtx <<<"$(ck_requests synguard $SRV4 $n)"
+	sg_stop
+	echo "info: untracked port: request p50/p99 $p50/$p99 ms, client retransmissions $rtx, handoffs $(summary handoffs)/$n"
+	((rtx == 0)) || fail "clients retransmitted $rtx segments"
+	(($(summary handoffs) == n)) || fail "$(summary handoffs) handoffs for $n connections"
+	return 0
+}
+
+# ---- (a3) port reuse from TIME_WAIT ----
+# The server closes first and holds each 4-tuple in TIME_WAIT; the client
+# reconnects from the same source port 0.3 s later (NAT gateways, load
+# balancers and clients that pin ports do this all day). That SYN is the
+# kernel's business (its TIME_WAIT socket accepts it): every reconnect
+# succeeds, and the tracker reports reuse, then the new handshake.
+test_cookie_time_wait_reuse() {
+	local n=20 ts addr sport=40000 out reuse est
+	ck_setup
+	ck_server --listen 0.0.0.0 --close server
+	ck_server --listen :: --close server
+	sg_start --duration 120 --mode protect --ports $CK_PORT
+	for ts in 1 0; do
+		cli sysctl -qw net.ipv4.tcp_timestamps=$ts
+		for addr in $SRV4 $SRV6; do
+			sport=$((sport + 1))
+			out=$(ck_client "$addr" --count $n --sport $sport --close server --interval-ms 300)
+			[[ $(ck_kv reply_ok "$out") == "$n" ]] ||
+				fail "$addr ts=$ts: $(ck_kv reply_ok "$out")/$n reconnects from port $sport succeeded: $out"
+			echo "info: $addr ts=$ts: $n/$n connections from source port $sport, server in TIME_WAIT"
+		done
+	done
+	sg_stop
+	for sport in 40001 40002 40003 40004; do
+		reuse=$(jq -r --argjson p $sport 'select(.type=="state" and .sport==$p and .side=="server" and .cause=="reuse") | .to' 			"$TMPD/sg.out" | wc -l)
+		est=$(jq -r --argjson p $sport 'select(.type=="state" and .sport==$p and .side=="server" and .to=="ESTABLISHED") | .to' 			"$TMPD/sg.out" | wc -l)
+		echo "info: source port $sport: server side reuse x$reuse, ESTABLISHED x$est"
+		((reuse == n - 1)) || fail "port $sport: $reuse reuse transitions for $((n - 1)) reconnects"
+		((est == n)) || fail "port $sport: $est handshakes tracked for $n connections"
+	done
+	return 0
+}
+
 # ---- (b) SYN flood: legitimate success with and without synguard ----
+# The flood's rate: 250k SYN/s (~130 Mbit/s of minimum-size frames), above
+# what the kernel's own cookies absorb here and below what saturates this
+# lab's two CPUs, which also run the generator, the legitimate client, the
+# server and both receive paths: at the generator's maximum (600-900k/s
+# once the receive paths have their own threads) the VM's scheduler, not
+# the defense, decides which frames the veth rings drop. make bench
+# measures the capacity at the generator's maximum.
+CK_FLOOD_PPS=250000
+
 ck_flood_run() {
-	# ck_flood_run LABEL: bounded spoofed SYN flood + 200 legit clients; prints success %.
-	local label=$1 fl out ok
-	# one generator thread at full speed on CPU 1 (two would leave no CPU to
-	# the legitimate client on this 2-CPU class of machine)
+	# ck_flood_run LABEL: bounded spoofed SYN flood + 200 legit clients;
+	# prints "successes pps request_p99_ms client_retransmissions".
+	local label=$1 fl out ok r0
+	# one generator thread on CPU 1 (two would leave no CPU to the
+	# legitimate client on this 2-CPU class of machine)
 	cli timeout 60 taskset -c 1 "$FLOOD" -i sgc0 --dst $SRV4 --dport $CK_PORT --src 10.99.0.0/16 \
-		--dst-mac "$CK_SMAC" --count 20000000 --duration 12 >"$TMPD/flood.$label" 2>"$TMPD/flood.$label.err" &
+		--dst-mac "$CK_SMAC" --count 20000000 --duration 12 --rate $CK_FLOOD_PPS \
+		>"$TMPD/flood.$label" 2>"$TMPD/flood.$label.err" &
 	fl=$!
 	sleep 2
+	r0=$(ck_cli_retrans)
 	out=$(ck_client $SRV4 --count 200 --parallel 4 --connect-timeout-ms 1000 --timeout 60)
 	wait $fl
 	ok=$(ck_kv reply_ok "$out")
-	echo "$ok $(grep -o '"pps":[0-9.]*' "$TMPD/flood.$label" | cut -d: -f2)"
+	echo "$ok $(grep -o '"pps":[0-9.]*' "$TMPD/flood.$label" | cut -d: -f2) $(ck_kv request_p99_ms "$out") $(($(ck_cli_retrans) - r0))"
 }
 
 test_cookie_flood() {
-	local r ok pps
+	local r ok pps p99 rtx
 	ck_setup
 	ck_server --listen 0.0.0.0 --backlog 128
 	# kernel alone (its own SYN cookies), same flood: printed, not asserted
 	r=$(ck_flood_run nosg)
-	read -r ok pps <<<"$r"
-	echo "info: without synguard: $ok/200 legitimate connections succeeded during a ${pps} pps SYN flood"
+	read -r ok pps p99 rtx <<<"$r"
+	echo "info: without synguard: $ok/200 legitimate connections succeeded during a ${pps} pps SYN flood (request p99 $p99 ms, client retransmissions $rtx)"
 	ck_sg_start 60 --mode protect --ports $CK_PORT
 	r=$(ck_flood_run sg)
-	read -r ok pps <<<"$r"
+	read -r ok pps p99 rtx <<<"$r"
 	sg_stop
-	echo "info: with synguard: $ok/200 legitimate connections succeeded during a ${pps} pps SYN flood (cookies_sent $(summary cookies_sent), handoffs $(summary handoffs))"
+	echo "info: with synguard: $ok/200 legitimate connections succeeded during a ${pps} pps SYN flood (request p99 $p99 ms, client retransmissions $rtx, cookies_sent $(summary cookies_sent), handoffs $(summary handoffs))"
 	((ok >= 198)) || fail "only $ok/200 legitimate connections succeeded under the flood"
+	((rtx == 0)) || fail "the legitimate clients retransmitted $rtx segments under the flood"
+	(($(summary handoffs) == ok)) || fail "$(summary handoffs) handoffs for $ok connections"
 	return 0
 }
 

@@ -30,6 +30,7 @@
 
 struct ck_cfg {
 	int ts, sack, ws;	/* sysctls as the program sees them */
+	int untracked;		/* a -p filter no test port matches */
 };
 
 static __u16 port_open, port_closed, port_unprot;
@@ -47,6 +48,7 @@ static void configure(struct synguard_bpf *skel, void *arg)
 	skel->rodata->sg_ck_wscale = 7;
 	skel->rodata->sg_ck_mss4 = 1460;
 	skel->rodata->sg_ck_mss6 = 1440;
+	skel->rodata->cfg_port_filter = c->untracked;
 }
 
 static __u64 mono_ns(void)
@@ -359,6 +361,23 @@ static const __u8 *ack_ts_opts(__u32 tsval, __u32 tsecr, __u8 *o)
 	return o;
 }
 
+/* Empty a map (the flow tables between independent cases). */
+static void map_clear(struct bpf_map *m)
+{
+	__u8 key[64], next[64];
+	int fd = bpf_map__fd(m);
+
+	while (!bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, sizeof(key));
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+/* 1: run_ack() keeps what the tracker learnt from the previous segments
+ * (a connection's sequence); 0: every ACK is the first of its tuple. */
+static int keep_flows;
+
 static int run_ack(struct h_ctx *h, int family, __u16 dport, __u32 isn, __u32 cookie, __u8 flags,
 		   __u32 payload, __u32 *retval, __u64 *delta)
 {
@@ -372,6 +391,11 @@ static int run_ack(struct h_ctx *h, int family, __u16 dport, __u32 isn, __u32 co
 	struct h_run r;
 	int len = h_build(&pk, in, sizeof(in)), rc;
 
+	if (!keep_flows) {
+		map_clear(h->skel->maps.sg_flows);
+		map_clear(h->skel->maps.sg_embryo);
+		map_clear(h->skel->maps.sg_ck_handed);
+	}
 	h_counters(h, b);
 	rc = h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
 	h_counters(h, a);
@@ -380,6 +404,7 @@ static int run_ack(struct h_ctx *h, int family, __u16 dport, __u32 isn, __u32 co
 	*retval = r.retval;
 	return rc;
 }
+
 
 static __u32 make_cookie(struct h_ctx *h, int family, __u32 isn, __u64 now, int slot)
 {
@@ -391,6 +416,46 @@ static __u32 make_cookie(struct h_ctx *h, int family, __u32 isn, __u64 now, int 
 		  family == 6 ? "fd00::1" : "10.1.0.1", 40000, port_open, isn);
 	return sg_cookie_make(&sec.key[slot < 0 ? sec.cur : slot], slot < 0 ? sec.cur : slot, &ci,
 			      now, 6);
+}
+
+/*
+ * Exactly one handoff per connection: after the handshake's ACK, the
+ * segments that still carry the cookie's ack number (the first request)
+ * reach the new socket without a second cookie check and handoff -- the
+ * tracker's flow record says so, or, for a flow it does not keep,
+ * sg_ck_handed. A new handshake on the same tuple (another ISN) is
+ * validated again.
+ */
+static void test_one_handoff(struct h_ctx *h, const char *how)
+{
+	__u64 d[SG_CNT_MAX];
+	__u32 rv, ck, isn = 0x01020304;
+	int rc;
+
+	printf("  one handoff per connection (%s):\n", how);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		keep_flows = 0;
+		ck = make_cookie(h, fam, isn, mono_ns(), -1);
+		rc = run_ack(h, fam, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
+		CHECK(!rc && rv == XDP_PASS_ && d[SG_CNT_COOKIE_VALID] == 1,
+		      "    IPv%d handshake ACK: valid, handed off", fam);
+		keep_flows = 1;
+		rc = run_ack(h, fam, port_open, isn, ck, SG_TCP_ACK | SG_TCP_PSH, 100, &rv, d);
+		CHECK(!rc && rv == XDP_PASS_ && !d[SG_CNT_COOKIE_VALID] && !d[SG_DROP_COOKIE_BAD],
+		      "    IPv%d first request (same ack number): XDP_PASS, not validated again", fam);
+		rc = run_ack(h, fam, port_open, isn, ck, SG_TCP_ACK | SG_TCP_PSH, 100, &rv, d);
+		CHECK(!rc && rv == XDP_PASS_ && !d[SG_CNT_COOKIE_VALID],
+		      "    IPv%d its retransmission: the same", fam);
+		ck = make_cookie(h, fam, isn + 5000, mono_ns(), -1);
+		rc = run_ack(h, fam, port_open, isn + 5000, ck, SG_TCP_ACK, 0, &rv, d);
+		if (!strcmp(how, "untracked"))
+			CHECK(!rc && rv == XDP_PASS_ && d[SG_CNT_COOKIE_VALID] == 1,
+			      "    IPv%d a new handshake on the tuple (another ISN): validated", fam);
+		else
+			CHECK(!rc && rv == XDP_PASS_ && !d[SG_CNT_COOKIE_VALID] && !d[SG_DROP_COOKIE_BAD],
+			      "    IPv%d any ACK of the tracked established flow: the socket's, passed", fam);
+	}
+	keep_flows = 0;
 }
 
 static void test_acks(struct h_ctx *h)
@@ -648,9 +713,20 @@ void test_syncookie(void)
 			test_established(h);
 			test_passes(h);
 			test_tc(h);
+			test_one_handoff(h, "tracked");
 			if (getenv("SG_BENCH"))
 				bench(h, atoi(getenv("SG_BENCH")) > 0 ? atoi(getenv("SG_BENCH")) : 20000);
 		}
+		h_close(h);
+	}
+	cfg = all;
+	cfg.untracked = 1;
+	err = h_open(h, configure, &cfg);
+	CHECK(!err, "  load in protect mode, tracking filtered out (%d)", err);
+	if (!err) {
+		set_port(h, port_open, SG_PORT_PROTECTED);
+		rotate(h);
+		test_one_handoff(h, "untracked");
 		h_close(h);
 	}
 	close(lfd4);
