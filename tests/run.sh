@@ -52,6 +52,10 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "SKIP integration: needs root (namespaces, XDP)"
 	skipped=$((skipped + 1))
 else
+	# One integration run at a time on this machine (other checkouts
+	# included): the tests' namespaces have fixed names.
+	exec 9>/run/lock/synguard-integration.lock
+	flock 9
 	for file in tests/integration/*.sh; do
 		[[ $(basename "$file") == lib.sh ]] && continue
 		for fn in $(grep -oE '^test_[a-z0-9_]+' "$file"); do
