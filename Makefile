@@ -17,7 +17,7 @@ BPF_HDRS   := $(wildcard bpf/*.h)
 USER_SRCS  := $(filter-out user/synguard.c,$(wildcard user/*.c))
 USER_HDRS  := $(wildcard user/*.h)
 # pure modules the tests link (no BPF object, no event loop)
-USER_LIB   := user/parse.c user/output.c
+USER_LIB   := $(USER_SRCS)
 
 APP        := $(OUT)/synguard
 BPF_OBJ    := $(OUT)/synguard.bpf.o

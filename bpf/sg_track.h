@@ -214,7 +214,7 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 				e->family = k->family;
 				e->dport = dport;
 				e->syns = w->syns;
-				e->valid = w->quiet;
+				e->not_printed = w->quiet;
 				bpf_ringbuf_submit(e, 0);
 			} else {
 				sg_count(c, SG_LOSS_RINGBUF);

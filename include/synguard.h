@@ -161,10 +161,14 @@ struct sg_event {
 			__u32 pkts[2];		/* segments sent by client, server */
 			__u32 bytes[2];		/* payload bytes sent by client, server */
 		};
-		struct {		/* SG_EV_SYN_SUMMARY, SG_EV_COOKIE: dport, 1 s */
-			__u32 syns;		/* SYNs (summary) / cookies sent */
-			__u32 valid;		/* cookies validated */
-			__u32 rejected;		/* cookies rejected */
+		struct {		/* SG_EV_SYN_SUMMARY: dport, about 1 s */
+			__u32 syns;		/* SYNs that opened a flow */
+			__u32 not_printed;	/* of which summarised, not printed */
+		};
+		struct {		/* SG_EV_COOKIE: dport, about 1 s */
+			__u32 sent;		/* cookies sent (SYN-ACKs) */
+			__u32 validated;	/* cookie ACKs validated */
+			__u32 rejected;		/* cookie ACKs rejected (dropped) */
 		};
 		struct {		/* SG_EV_ALERT */
 			__u32 alert;		/* enum sg_alert_kind */

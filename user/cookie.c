@@ -1,15 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * cookie.c - SYN-cookie mode setup, secret rotation, per-port summaries and
- * --mode auto.
- *
- * preload:  preconditions (kfunc, net.ipv4.tcp_syncookies), rodata from the
- *           TCP sysctls of the current netns and the interface MTU.
- * postload: a random secret (getrandom(2)) and the --ports list.
- * tick:     rotation every --rotate s; once a second per-port SG_EV_COOKIE
- *           summaries and the auto-mode switch (on above --syn-threshold
- *           SYN/s, off after 3 s below half of it; each switch an alert).
- * Nothing system-wide is ever changed.
+ * cookie.c - SYN-cookie mode setup (preload, postload: stateless) and the
+ * cookie controller object (see cookie.h): secret rotation, per-port
+ * summaries and --mode auto. Nothing system-wide is ever changed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +15,8 @@
 
 #include "sg_user.h"
 #include "sg_cookie.h"
+#include "output.h"
+#include "cookie.h"
 #include "synguard.skel.h"
 
 #define SG_CK_MONITOR	0
@@ -38,9 +33,14 @@ struct port_state {
 	__u32 grace;			/* auto: seconds of grace left */
 };
 
-static struct port_state *ports;	/* [65536], allocated in postload */
-static __u64 last_rotate_ns, last_sec_ns;
-static int ncpu;
+struct sg_cookies {
+	struct sg_cookie_maps m;
+	struct sg_config cfg;
+	struct sg_out *out;
+	struct port_state ports[65536];
+	__u64 last_rotate_ns, last_sec_ns;
+	int ncpu;
+};
 
 static int read_sysctl(const char *name, int *val)
 {
@@ -155,9 +155,8 @@ static int new_key(struct sg_cookie_key *k)
 }
 
 /* Write a fresh secret into the idle slot and make it current. */
-int sg_cookie_rotate(struct synguard_bpf *skel)
+int sg_cookie_rotate(int fd)
 {
-	int fd = bpf_map__fd(skel->maps.sg_ck_secrets);
 	struct sg_cookie_secrets s;
 	__u32 zero = 0, idle;
 
@@ -171,9 +170,8 @@ int sg_cookie_rotate(struct synguard_bpf *skel)
 	return bpf_map_update_elem(fd, &zero, &s, BPF_ANY) ? -errno : 0;
 }
 
-static int set_port_flags(struct synguard_bpf *skel, __u32 port, __u32 set, __u32 clear)
+static int set_port_flags(int fd, __u32 port, __u32 set, __u32 clear)
 {
-	int fd = bpf_map__fd(skel->maps.sg_ck_ports);
 	struct sg_port_cfg pc;
 
 	if (bpf_map_lookup_elem(fd, &port, &pc))
@@ -198,28 +196,50 @@ int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 		return -1;
 	}
 	for (int i = 0; i < cfg->nprot_ports; i++)
-		if (set_port_flags(skel, cfg->prot_ports[i], SG_PORT_PROTECTED, 0)) {
+		if (set_port_flags(bpf_map__fd(skel->maps.sg_ck_ports), cfg->prot_ports[i], SG_PORT_PROTECTED, 0)) {
 			fprintf(stderr, "synguard: setting protected port %u failed\n", cfg->prot_ports[i]);
 			return -1;
 		}
-	free(ports);
-	ports = calloc(65536, sizeof(*ports));
-	if (!ports)
-		return -1;
-	ncpu = libbpf_num_possible_cpus();
-	last_rotate_ns = last_sec_ns = sg_now_ns();
 	return 0;
 }
 
-/* Sum one port's per-CPU stats. */
-static int port_totals(struct synguard_bpf *skel, __u32 port, struct sg_port_stats *out)
+struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struct sg_config *cfg,
+				  struct sg_out *out, __u64 now)
 {
-	struct sg_port_stats v[ncpu > 0 ? ncpu : 1];
+	struct sg_cookies *c;
+
+	if (cfg->mode == SG_MODE_MONITOR)
+		return NULL;	/* nothing to control */
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->m = *maps;
+	c->cfg = *cfg;
+	c->out = out;
+	c->ncpu = libbpf_num_possible_cpus();
+	c->last_rotate_ns = c->last_sec_ns = now;
+	return c;
+}
+
+void sg_cookies_free(struct sg_cookies *c)
+{
+	free(c);
+}
+
+bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port)
+{
+	return c && (c->cfg.mode == SG_MODE_PROTECT || c->ports[port].on);
+}
+
+/* Sum one port's per-CPU stats. */
+static int port_totals(struct sg_cookies *c, __u32 port, struct sg_port_stats *out)
+{
+	struct sg_port_stats v[c->ncpu > 0 ? c->ncpu : 1];
 
 	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_ck_stats), &port, v))
+	if (bpf_map_lookup_elem(c->m.stats, &port, v))
 		return -errno;
-	for (int i = 0; i < ncpu; i++) {
+	for (int i = 0; i < c->ncpu; i++) {
 		out->syns += v[i].syns;
 		out->sent += v[i].sent;
 		out->valid += v[i].valid;
@@ -228,29 +248,30 @@ static int port_totals(struct synguard_bpf *skel, __u32 port, struct sg_port_sta
 	return 0;
 }
 
-static void alert(__u32 kind, __u16 port, __u32 value)
+static void alert(struct sg_cookies *c, __u32 kind, __u16 port, __u32 value, __u64 now)
 {
-	struct sg_event e = { .ts_ns = sg_now_ns(), .type = SG_EV_ALERT, .dport = port };
+	struct sg_event e = { .ts_ns = now, .type = SG_EV_ALERT, .dport = port };
 
 	e.alert = kind;
 	e.value = value;
-	sg_emit(&e);
+	sg_out_event(c->out, &e);
 }
 
-static void per_second(struct synguard_bpf *skel, const struct sg_config *cfg, double secs, bool final)
+static void per_second(struct sg_cookies *c, __u64 now, double secs, bool final)
 {
-	int fd = bpf_map__fd(skel->maps.sg_ck_stats);
+	const struct sg_config *cfg = &c->cfg;
+	int fd = c->m.stats;
 	__u32 key, next, *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct sg_port_stats t;
-		struct port_state *ps = &ports[next & 0xffff];
+		struct port_state *ps = &c->ports[next & 0xffff];
 		__u64 dsyn, dsent, dvalid, drej;
 		__u32 rate;
 
 		key = next;
 		prev = &key;
-		if (port_totals(skel, key, &t))
+		if (port_totals(c, key, &t))
 			continue;
 		dsyn = t.syns - ps->prev.syns;
 		dsent = t.sent - ps->prev.sent;
@@ -258,12 +279,12 @@ static void per_second(struct synguard_bpf *skel, const struct sg_config *cfg, d
 		drej = t.rejected - ps->prev.rejected;
 		ps->prev = t;
 		if (dsent || dvalid || drej) {
-			struct sg_event e = { .ts_ns = sg_now_ns(), .type = SG_EV_COOKIE, .dport = key };
+			struct sg_event e = { .ts_ns = now, .type = SG_EV_COOKIE, .dport = key };
 
-			e.syns = dsent;
-			e.valid = dvalid;
+			e.sent = dsent;
+			e.validated = dvalid;
 			e.rejected = drej;
-			sg_emit(&e);
+			sg_out_event(c->out, &e);
 		}
 		if (cfg->mode != SG_MODE_AUTO || final)
 			continue;
@@ -272,66 +293,71 @@ static void per_second(struct synguard_bpf *skel, const struct sg_config *cfg, d
 			ps->on = 1;
 			ps->low = 0;
 			ps->grace = 0;
-			set_port_flags(skel, key, SG_PORT_COOKIES, SG_PORT_GRACE);
-			alert(SG_ALERT_COOKIES_ON, key, rate);
+			set_port_flags(c->m.ports, key, SG_PORT_COOKIES, SG_PORT_GRACE);
+			alert(c, SG_ALERT_COOKIES_ON, key, rate, now);
 		} else if (ps->on) {
 			ps->low = rate < cfg->syn_threshold / 2 ? ps->low + 1 : 0;
 			if (ps->low >= AUTO_OFF_SECS) {
 				ps->on = 0;
 				ps->grace = GRACE_SECS;
-				set_port_flags(skel, key, SG_PORT_GRACE, SG_PORT_COOKIES);
-				alert(SG_ALERT_COOKIES_OFF, key, rate);
+				set_port_flags(c->m.ports, key, SG_PORT_GRACE, SG_PORT_COOKIES);
+				alert(c, SG_ALERT_COOKIES_OFF, key, rate, now);
 			}
 		} else if (ps->grace && !--ps->grace) {
-			set_port_flags(skel, key, 0, SG_PORT_GRACE);
+			set_port_flags(c->m.ports, key, 0, SG_PORT_GRACE);
 		}
 	}
 }
 
-void sg_cookie_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns)
+void sg_cookies_tick(struct sg_cookies *c, __u64 now)
 {
-	if (cfg->mode == SG_MODE_MONITOR || !ports)
+	if (!c)
 		return;
-	if (cfg->rotate && now_ns - last_rotate_ns >= (__u64)cfg->rotate * 1000000000ull) {
-		if (sg_cookie_rotate(skel))
-			fprintf(stderr, "synguard: cookie secret rotation failed: %s\n", strerror(errno));
-		last_rotate_ns = now_ns;
+	if (c->cfg.rotate && now - c->last_rotate_ns >= (__u64)c->cfg.rotate * 1000000000ull) {
+		int err = sg_cookie_rotate(c->m.secrets);
+
+		if (err)
+			fprintf(stderr, "synguard: cookie secret rotation failed: %s\n", strerror(-err));
+		c->last_rotate_ns = now;
 	}
-	if (now_ns - last_sec_ns >= 1000000000ull) {
-		per_second(skel, cfg, (now_ns - last_sec_ns) / 1e9, false);
-		last_sec_ns = now_ns;
+	if (now - c->last_sec_ns >= 1000000000ull) {
+		per_second(c, now, (now - c->last_sec_ns) / 1e9, false);
+		c->last_sec_ns = now;
 	}
 }
 
-void sg_cookie_summary(struct synguard_bpf *skel, const struct sg_config *cfg)
+void sg_cookies_summary(struct sg_cookies *c, __u64 now)
 {
-	int fd;
 	__u32 key, next, *prev = NULL;
 
-	if (cfg->mode == SG_MODE_MONITOR || !ports)
+	if (!c)
 		return;
 	/* the last partial second's per-port cookie events */
-	per_second(skel, cfg, (sg_now_ns() - last_sec_ns) / 1e9, true);
-	fd = bpf_map__fd(skel->maps.sg_ck_stats);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	per_second(c, now, (now - c->last_sec_ns) / 1e9, true);
+	while (!bpf_map_get_next_key(c->m.stats, prev, &next)) {
 		struct sg_port_stats t;
 
 		key = next;
 		prev = &key;
-		if (port_totals(skel, key, &t))
+		if (port_totals(c, key, &t))
 			continue;
-		if (cfg->json)
-			printf("{\"type\":\"cookie_summary\",\"dport\":%u,\"syns\":%llu,\"sent\":%llu,"
-			       "\"validated\":%llu,\"rejected\":%llu,\"cookies_on\":%s}\n",
-			       key, (unsigned long long)t.syns, (unsigned long long)t.sent,
-			       (unsigned long long)t.valid, (unsigned long long)t.rejected,
-			       cfg->mode == SG_MODE_PROTECT || ports[key & 0xffff].on ? "true" : "false");
-		else
-			printf("port %u: %llu SYNs, %llu cookies sent, %llu validated, %llu rejected\n", key,
-			       (unsigned long long)t.syns, (unsigned long long)t.sent,
-			       (unsigned long long)t.valid, (unsigned long long)t.rejected);
+		if (sg_out_json(c->out)) {
+			char buf[512];
+			struct sg_json j;
+
+			sg_out_record_begin(c->out, &j, buf, sizeof(buf), "cookie_summary", 0);
+			sg_json_u64(&j, "dport", key);
+			sg_json_u64(&j, "syns", t.syns);
+			sg_json_u64(&j, "sent", t.sent);
+			sg_json_u64(&j, "validated", t.valid);
+			sg_json_u64(&j, "rejected", t.rejected);
+			sg_json_bool(&j, "cookies_on", sg_cookies_port_on(c, key));
+			sg_out_record_end(c->out, &j);
+		} else {
+			sg_out_text(c->out, "port %u: %llu SYNs, %llu cookies sent, %llu validated, %llu rejected",
+				    key, (unsigned long long)t.syns, (unsigned long long)t.sent,
+				    (unsigned long long)t.valid, (unsigned long long)t.rejected);
+		}
 	}
-	fflush(stdout);
-	free(ports);
-	ports = NULL;
+	sg_out_flush(c->out);
 }

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "sg_user.h"
+#include "run.h"
 
 #define DEMO_PORT 8080
 #define DEMO_SRV_ADDR "10.201.0.1"

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * output.c - events as console lines or JSON objects. The client is always
- * on the left (saddr/sport); states, causes and sides are spelled as in
- * synguard.h's enums.
+ * output.c - events as console lines or JSON objects (the client is always
+ * on the left: saddr/sport; states, causes and sides spelled as in
+ * synguard.h's enums), and the output object every module writes through:
+ * one line per write, whichever thread writes it; events counted by type;
+ * lines a failed write lost counted, never silent.
  */
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sg_user.h"
+#include "json.h"
+#include "output.h"
 
 __u64 sg_boot_offset_ns(void)
 {
@@ -115,139 +121,88 @@ static void endpoint(__u8 family, const __u32 *addr, __u16 port, char *buf, size
 	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-/*
- * State events come by the 100,000 per second: built by hand, not with
- * snprintf(). A small appender that never writes past len and returns what
- * the full line would take, like snprintf().
- */
-struct sb {
-	char *p;
-	size_t len, n;
-};
-
-static void sb_str(struct sb *b, const char *s)
-{
-	while (*s) {
-		if (b->n + 1 < b->len)
-			b->p[b->n] = *s;
-		b->n++;
-		s++;
-	}
-}
-
-static void sb_u32(struct sb *b, __u32 v)
-{
-	char tmp[11];
-	int i = sizeof(tmp) - 1;
-
-	tmp[i] = '\0';
-	do {
-		tmp[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	sb_str(b, tmp + i);
-}
-
-static int format_json_state(const struct sg_event *e, const char *ts, const char *sa, const char *da, char *buf,
-			     size_t len)
-{
-	struct sb b = { .p = buf, .len = len };
-
-	sb_str(&b, "{\"ts\":\"");
-	sb_str(&b, ts);
-	sb_str(&b, "\",\"type\":\"state\",\"family\":");
-	sb_u32(&b, e->family);
-	sb_str(&b, ",\"saddr\":\"");
-	sb_str(&b, sa);
-	sb_str(&b, "\",\"sport\":");
-	sb_u32(&b, e->sport);
-	sb_str(&b, ",\"daddr\":\"");
-	sb_str(&b, da);
-	sb_str(&b, "\",\"dport\":");
-	sb_u32(&b, e->dport);
-	sb_str(&b, ",\"side\":\"");
-	sb_str(&b, sg_side_name(e->side));
-	sb_str(&b, "\",\"from\":\"");
-	sb_str(&b, sg_state_name(e->from));
-	sb_str(&b, "\",\"to\":\"");
-	sb_str(&b, sg_state_name(e->to));
-	sb_str(&b, "\",\"cause\":\"");
-	sb_str(&b, sg_cause_name(e->cause));
-	sb_str(&b, "\"");
-	if (e->to == SG_ESTABLISHED && !(e->flags & SG_F_MIDSTREAM) && (e->rtt_syn_us || e->rtt_ack_us)) {
-		sb_str(&b, ",\"rtt_syn_us\":");
-		sb_u32(&b, e->rtt_syn_us);
-		sb_str(&b, ",\"rtt_ack_us\":");
-		sb_u32(&b, e->rtt_ack_us);
-	}
-	if (e->syn_retrans) {
-		sb_str(&b, ",\"syn_retrans\":");
-		sb_u32(&b, e->syn_retrans);
-	}
-	if (e->closer) {
-		sb_str(&b, ",\"closed_by\":\"");
-		sb_str(&b, closer_name(e->closer));
-		sb_str(&b, "\"");
-	}
-	if (e->to == SG_CLOSED) {
-		sb_str(&b, ",\"pkts\":[");
-		sb_u32(&b, e->pkts[0]);
-		sb_str(&b, ",");
-		sb_u32(&b, e->pkts[1]);
-		sb_str(&b, "],\"bytes\":[");
-		sb_u32(&b, e->bytes[0]);
-		sb_str(&b, ",");
-		sb_u32(&b, e->bytes[1]);
-		sb_str(&b, "]");
-	}
-	if (e->flags & SG_F_MIDSTREAM)
-		sb_str(&b, ",\"midstream\":true");
-	if (e->flags & SG_F_TFO)
-		sb_str(&b, ",\"tfo\":true");
-	if (e->flags & SG_F_COOKIE)
-		sb_str(&b, ",\"cookie\":true");
-	sb_str(&b, "}");
-	if (len)
-		buf[b.n < len ? b.n : len - 1] = '\0';
-	return (int)b.n;
-}
-
 static int format_json(const struct sg_event *e, const char *ts, char *buf, size_t len)
 {
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	struct sg_json j;
 
-	sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
-	sg_format_addr(e->family, e->daddr, da, sizeof(da));
+	sg_json_begin(&j, buf, len);
+	sg_json_str(&j, "ts", ts);
 	switch (e->type) {
 	case SG_EV_STATE:
-		return format_json_state(e, ts, sa, da, buf, len);
+		sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
+		sg_format_addr(e->family, e->daddr, da, sizeof(da));
+		sg_json_str(&j, "type", "state");
+		sg_json_u64(&j, "family", e->family);
+		sg_json_str(&j, "saddr", sa);
+		sg_json_u64(&j, "sport", e->sport);
+		sg_json_str(&j, "daddr", da);
+		sg_json_u64(&j, "dport", e->dport);
+		sg_json_str(&j, "side", sg_side_name(e->side));
+		sg_json_str(&j, "from", sg_state_name(e->from));
+		sg_json_str(&j, "to", sg_state_name(e->to));
+		sg_json_str(&j, "cause", sg_cause_name(e->cause));
+		if (e->to == SG_ESTABLISHED && !(e->flags & SG_F_MIDSTREAM) && (e->rtt_syn_us || e->rtt_ack_us)) {
+			sg_json_u64(&j, "rtt_syn_us", e->rtt_syn_us);
+			sg_json_u64(&j, "rtt_ack_us", e->rtt_ack_us);
+		}
+		if (e->syn_retrans)
+			sg_json_u64(&j, "syn_retrans", e->syn_retrans);
+		if (e->closer)
+			sg_json_str(&j, "closed_by", closer_name(e->closer));
+		if (e->to == SG_CLOSED) {
+			sg_json_pair(&j, "pkts", e->pkts[0], e->pkts[1]);
+			sg_json_pair(&j, "bytes", e->bytes[0], e->bytes[1]);
+		}
+		if (e->flags & SG_F_MIDSTREAM)
+			sg_json_bool(&j, "midstream", true);
+		if (e->flags & SG_F_TFO)
+			sg_json_bool(&j, "tfo", true);
+		if (e->flags & SG_F_COOKIE)
+			sg_json_bool(&j, "cookie", true);
+		break;
 	case SG_EV_SYN_SUMMARY:
-		return snprintf(buf, len,
-				"{\"ts\":\"%s\",\"type\":\"syn_summary\",\"dport\":%u,\"syns\":%u,"
-				"\"not_printed\":%u,\"interval_s\":1}",
-				ts, e->dport, e->syns, e->valid);
+		sg_json_str(&j, "type", "syn_summary");
+		sg_json_u64(&j, "dport", e->dport);
+		sg_json_u64(&j, "syns", e->syns);
+		sg_json_u64(&j, "not_printed", e->not_printed);
+		sg_json_u64(&j, "interval_s", 1);
+		break;
 	case SG_EV_COOKIE:
-		return snprintf(buf, len,
-				"{\"ts\":\"%s\",\"type\":\"cookie\",\"dport\":%u,\"sent\":%u,\"validated\":%u,"
-				"\"rejected\":%u,\"interval_s\":1}",
-				ts, e->dport, e->syns, e->valid, e->rejected);
+		sg_json_str(&j, "type", "cookie");
+		sg_json_u64(&j, "dport", e->dport);
+		sg_json_u64(&j, "sent", e->sent);
+		sg_json_u64(&j, "validated", e->validated);
+		sg_json_u64(&j, "rejected", e->rejected);
+		sg_json_u64(&j, "interval_s", 1);
+		break;
 	case SG_EV_ALERT:
-		if (e->family)	/* about one flow (CLOSE_WAIT) */
-			return snprintf(buf, len,
-					"{\"ts\":\"%s\",\"type\":\"alert\",\"alert\":\"%s\",\"family\":%u,"
-					"\"saddr\":\"%s\",\"sport\":%u,\"daddr\":\"%s\",\"dport\":%u,\"side\":\"%s\","
-					"\"value\":%u}",
-					ts, sg_alert_name(e->alert), e->family, sa, e->sport, da, e->dport,
-					sg_side_name(e->side), e->value);
-		return snprintf(buf, len,
-				"{\"ts\":\"%s\",\"type\":\"alert\",\"alert\":\"%s\",\"dport\":%u,\"value\":%u}",
-				ts, sg_alert_name(e->alert), e->dport, e->value);
+		sg_json_str(&j, "type", "alert");
+		sg_json_str(&j, "alert", sg_alert_name(e->alert));
+		if (e->family) {	/* about one flow (CLOSE_WAIT) */
+			sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
+			sg_format_addr(e->family, e->daddr, da, sizeof(da));
+			sg_json_u64(&j, "family", e->family);
+			sg_json_str(&j, "saddr", sa);
+			sg_json_u64(&j, "sport", e->sport);
+			sg_json_str(&j, "daddr", da);
+			sg_json_u64(&j, "dport", e->dport);
+			sg_json_str(&j, "side", sg_side_name(e->side));
+		} else {
+			sg_json_u64(&j, "dport", e->dport);
+		}
+		sg_json_u64(&j, "value", e->value);
+		break;
 	case SG_EV_LOSS:
-		return snprintf(buf, len, "{\"ts\":\"%s\",\"type\":\"loss\",\"what\":\"%s\",\"lost\":%u}", ts,
-				sg_counter_name(e->counter), e->lost);
+		sg_json_str(&j, "type", "loss");
+		sg_json_str(&j, "what", sg_counter_name(e->counter));
+		sg_json_u64(&j, "lost", e->lost);
+		break;
 	default:
-		return snprintf(buf, len, "{\"ts\":\"%s\",\"type\":\"unknown\",\"code\":%u}", ts, e->type);
+		sg_json_str(&j, "type", "unknown");
+		sg_json_u64(&j, "code", e->type);
 	}
+	return sg_json_end(&j);
 }
 
 static int format_text(const struct sg_event *e, const char *ts, char *buf, size_t len)
@@ -283,10 +238,10 @@ static int format_text(const struct sg_event *e, const char *ts, char *buf, size
 		return n;
 	case SG_EV_SYN_SUMMARY:
 		return snprintf(buf, len, "%s%sport %u SYN summary: %u new handshakes in 1s, %u not printed",
-				ts, sep, e->dport, e->syns, e->valid);
+				ts, sep, e->dport, e->syns, e->not_printed);
 	case SG_EV_COOKIE:
 		return snprintf(buf, len, "%s%sport %u cookies: sent %u, validated %u, rejected %u in 1s", ts,
-				sep, e->dport, e->syns, e->valid, e->rejected);
+				sep, e->dport, e->sent, e->validated, e->rejected);
 	case SG_EV_ALERT:
 		if (e->family)
 			return snprintf(buf, len, "%s%s%-22s -> %-22s %-6s ALERT %s for %us", ts, sep, src, dst,
@@ -307,4 +262,125 @@ int sg_format_event(const struct sg_event *e, bool json, enum sg_ts_style ts_sty
 
 	sg_format_time(e->ts_ns + boot_offset_ns, ts_style, json, ts, sizeof(ts));
 	return json ? format_json(e, ts, buf, len) : format_text(e, ts, buf, len);
+}
+
+/* ---- the output object ---- */
+
+struct sg_out {
+	FILE *f;
+	struct sg_out_opts opt;
+	__u64 boot_offset;
+	__u64 emitted[SG_EV_STATS + 1];	/* atomics: two threads emit */
+	__u64 write_lost;		/* lines a failed write lost */
+};
+
+struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
+{
+	struct sg_out *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->f = f;
+	o->opt = *opt;
+	o->boot_offset = sg_boot_offset_ns();
+	return o;
+}
+
+void sg_out_free(struct sg_out *o)
+{
+	free(o);
+}
+
+bool sg_out_json(const struct sg_out *o)
+{
+	return o->opt.json;
+}
+
+/* One complete line (n bytes, newline included) with one call: stdio's
+ * lock keeps the two threads' lines whole. */
+void sg_out_write(struct sg_out *o, const char *line, size_t n)
+{
+	if (fwrite(line, 1, n, o->f) != n)
+		__atomic_fetch_add(&o->write_lost, 1, __ATOMIC_RELAXED);
+}
+
+void sg_out_flush(struct sg_out *o)
+{
+	fflush(o->f);
+}
+
+__u64 sg_out_emitted(const struct sg_out *o, unsigned int type)
+{
+	return type <= SG_EV_STATS ? __atomic_load_n(&o->emitted[type], __ATOMIC_RELAXED) : 0;
+}
+
+__u64 sg_out_lost(const struct sg_out *o)
+{
+	return __atomic_load_n(&o->write_lost, __ATOMIC_RELAXED);
+}
+
+void sg_out_event(struct sg_out *o, const struct sg_event *e)
+{
+	char line[512];
+	int n;
+
+	if (e->type <= SG_EV_STATS)
+		__atomic_fetch_add(&o->emitted[e->type], 1, __ATOMIC_RELAXED);
+	/* -q keeps alerts, losses and summaries; it drops per-transition lines. */
+	if (o->opt.quiet && e->type == SG_EV_STATE)
+		return;
+	n = sg_format_event(e, o->opt.json, o->opt.ts, o->boot_offset, line, sizeof(line) - 1);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	sg_out_write(o, line, n);
+}
+
+int sg_out_time(const struct sg_out *o, __u64 mono_ns, char *buf, size_t len)
+{
+	return sg_format_time(o->boot_offset + mono_ns, o->opt.ts, o->opt.json, buf, len);
+}
+
+void sg_out_record_begin(struct sg_out *o, struct sg_json *j, char *buf, size_t cap, const char *type,
+			 __u64 mono_ns)
+{
+	char ts[40];
+
+	sg_json_begin(j, buf, cap);
+	if (mono_ns) {
+		sg_out_time(o, mono_ns, ts, sizeof(ts));
+		sg_json_str(j, "ts", ts);
+	}
+	sg_json_str(j, "type", type);
+}
+
+void sg_out_record_end(struct sg_out *o, struct sg_json *j)
+{
+	int n = sg_json_end(j);
+
+	if (n >= (int)j->cap - 1) {	/* cut: never print half an object */
+		__atomic_fetch_add(&o->write_lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	j->buf[n++] = '\n';
+	sg_out_write(o, j->buf, n);
+}
+
+void sg_out_text(struct sg_out *o, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	sg_out_write(o, line, n);
 }

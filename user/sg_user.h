@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * sg_user.h - userspace configuration and the interfaces between the
- * loader's modules (options, attach, output, demo).
+ * sg_user.h - userspace configuration, option value parsers, the names of
+ * states/causes/counters, event formatting and attach/detach. The objects
+ * (output, tracker, cookie controller) have headers of their own.
  */
 #ifndef SG_USER_H
 #define SG_USER_H
@@ -91,35 +92,7 @@ int sg_attach_xdp(struct sg_attach *a, int prog_fd, enum sg_xdp_mode mode, bool 
 int sg_attach_tc(struct sg_attach *a, int egress_fd, int ingress_fd);
 void sg_detach_all(struct sg_attach *a);
 
-/*
- * Feature modules. Each has: preload (before the BPF object is loaded: set
- * rodata, check preconditions; non-zero = refuse to start), postload (fill
- * maps), tick (called from the event loop about every 100 ms) and summary.
- */
-struct synguard_bpf;
-int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
-int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
-void sg_cookie_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns);
-void sg_cookie_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
-int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
-int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
-void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns);
-void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
-/* Events printed so far, by enum sg_event_type (quiet ones included). */
-extern __u64 sg_emitted[SG_EV_STATS + 1];
-/* Flow counts by state from the last sweep, for the stats line. */
-int sg_track_format_states(char *buf, size_t len, bool json);
-/* Sum the per-CPU packet counters (synguard.c); out is zeroed first. */
-int sg_read_counters(struct synguard_bpf *skel, __u64 *out);
-/* Print an event generated in userspace (timers, per-second summaries). */
-void sg_emit(const struct sg_event *e);
-/* now in bpf_ktime_get_ns() time (CLOCK_MONOTONIC) */
-__u64 sg_now_ns(void);
-
-/* demo.c */
+/* demo.c: namespaces, a veth pair, a server, a client, and sg_run(). */
 int sg_demo(int argc, char **argv);
-/* synguard.c: run the monitor loop on cfg->ifname in the current netns. */
-int sg_run(struct sg_config *cfg);
-extern volatile int sg_exiting;
 
 #endif /* SG_USER_H */

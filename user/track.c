@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * track.c - flow tracking from userspace: BPF filters and table sizes, the
- * expiry sweeper (TIME_WAIT 2MSL, half-open and idle timers), alerts
- * (SYN flood, CLOSE_WAIT and TIME_WAIT pile-ups), loss events, flow counts
- * by state and the exit summary.
+ * track.c - flow tracking from userspace: BPF filters and table sizes, and
+ * the sweeper object (see track.h).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +14,27 @@
 
 #include "sg_user.h"
 #include "sg_flow.h"
+#include "counters.h"
+#include "output.h"
+#include "track.h"
 #include "synguard.skel.h"
 
 #define NS 1000000000ull
 
-static struct {
+struct sg_tracker {
+	struct sg_track_maps m;
+	struct sg_config cfg;
+	struct sg_out *out;
 	__u64 last_sweep, last_rate;
 	__u64 prev_cnt[SG_CNT_MAX];
 	bool have_prev;
 	bool syn_flood, tw_pileup;
-	__u64 states[SG_STATE_MAX];	/* endpoints per state, last sweep */
-	__u64 flows, halfopen;		/* entries, last sweep */
+	struct sg_track_counts cur;	/* being counted by the sweep */
+	pthread_mutex_t lock;		/* guards pub, expired, alerts */
+	struct sg_track_counts pub;	/* the last complete sweep */
 	__u64 expired;			/* flows closed by timers */
 	__u64 alerts;
-} T;
-
-__u64 sg_emitted[SG_EV_STATS + 1];
+};
 
 int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
@@ -67,24 +72,26 @@ int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 			return -1;
 		}
 	}
-	memset(&T, 0, sizeof(T));
 	return 0;
 }
 
-static void alert(__u32 kind, __u32 value, __u16 dport, __u64 now)
+static void alert(struct sg_tracker *t, __u32 kind, __u32 value, __u16 dport, __u64 now)
 {
 	struct sg_event e = { .ts_ns = now, .type = SG_EV_ALERT, .alert = kind, .value = value, .dport = dport };
 
-	T.alerts++;
-	sg_emit(&e);
+	pthread_mutex_lock(&t->lock);
+	t->alerts++;
+	pthread_mutex_unlock(&t->lock);
+	sg_out_event(t->out, &e);
 }
 
 /*
  * One pass over a flow table: timers, CLOSE_WAIT alerts, counts by state.
  * Keys are collected first, then visited, so deleting while walking is safe.
  */
-static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
+static void sweep(struct sg_tracker *t, int fd, __u64 now, bool embryo)
 {
+	const struct sg_config *cfg = &t->cfg;
 	enum { CHUNK = 4096 };
 	struct sg_flow_key *keys = NULL;
 	struct sg_flow *vals = NULL;
@@ -124,24 +131,28 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 
 		done = sg_flow_expire(&f, now, (__u64)cfg->time_wait * NS, (__u64)cfg->half_open * NS,
 				      (__u64)cfg->idle * NS, &out);
-		for (int t = 0; t < out.n; t++) {
+		for (int k = 0; k < out.n; k++) {
 			struct sg_event e = {};
 
-			sg_flow_event(&e, &keys[i], &f, &out.tr[t], now);
+			sg_flow_event(&e, &keys[i], &f, &out.tr[k], now);
 			if (!(f.flags & SG_F_QUIET))
-				sg_emit(&e);
+				sg_out_event(t->out, &e);
 			dirty = true;
 		}
 		if (done) {
 			bpf_map_delete_elem(fd, &keys[i]);
-			T.expired += out.n > 0;
+			if (out.n > 0) {
+				pthread_mutex_lock(&t->lock);
+				t->expired++;
+				pthread_mutex_unlock(&t->lock);
+			}
 			continue;
 		}
 		for (int s = 0; s < 2; s++) {
 			__u64 entered = f.start_ns + (__u64)f.state_ms[s] * 1000000;
 
 			if (f.state[s] < SG_STATE_MAX)
-				T.states[f.state[s]]++;
+				t->cur.states[f.state[s]]++;
 			if (f.state[s] == SG_CLOSE_WAIT && !(f.flags & SG_F_ALERTED) && now > entered &&
 			    now - entered >= (__u64)cfg->close_wait_alert * NS) {
 				struct sg_event e = {};
@@ -153,8 +164,10 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 				memset(&e.rtt_syn_us, 0, sizeof(e) - offsetof(struct sg_event, rtt_syn_us));
 				e.alert = SG_ALERT_CLOSE_WAIT;
 				e.value = (__u32)((now - entered) / NS);
-				T.alerts++;
-				sg_emit(&e);
+				pthread_mutex_lock(&t->lock);
+				t->alerts++;
+				pthread_mutex_unlock(&t->lock);
+				sg_out_event(t->out, &e);
 				f.flags |= SG_F_ALERTED;
 				dirty = true;
 			}
@@ -164,9 +177,9 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
 			bpf_map_update_elem(fd, &keys[i], &f, BPF_EXIST);
 		}
 		if (embryo)
-			T.halfopen++;
+			t->cur.halfopen++;
 		else
-			T.flows++;
+			t->cur.flows++;
 	}
 	free(keys);
 	free(vals);
@@ -177,9 +190,9 @@ static void sweep(int fd, const struct sg_config *cfg, __u64 now, bool embryo)
  * opens a new window; when the flood simply stops, nobody does. Report such
  * stale windows here, once every CPU's window for the port has ended.
  */
-static void flush_syn_summaries(struct synguard_bpf *skel, __u64 now)
+static void flush_syn_summaries(struct sg_tracker *t, __u64 now)
 {
-	int qfd = bpf_map__fd(skel->maps.sg_quiet_ports), rfd = bpf_map__fd(skel->maps.sg_syn_rate);
+	int qfd = t->m.quiet_ports, rfd = t->m.syn_rate;
 	int ncpu = libbpf_num_possible_cpus();
 	struct sg_syn_window *w;
 	__u32 port, next, ports[1024];
@@ -203,13 +216,13 @@ static void flush_syn_summaries(struct synguard_bpf *skel, __u64 now)
 			if (w[c].syns && w[c].win >= now >> 30)
 				stale = false;
 			e.syns += w[c].quiet ? w[c].syns : 0;
-			e.valid += w[c].quiet;
+			e.not_printed += w[c].quiet;
 		}
 		if (!stale)
 			continue; /* a window is still open: BPF reports it when it rolls over */
-		if (e.valid) {
+		if (e.not_printed) {
 			e.family = 0;
-			sg_emit(&e);
+			sg_out_event(t->out, &e);
 		}
 		memset(w, 0, ncpu * sizeof(*w));
 		bpf_map_update_elem(rfd, &ports[i], w, BPF_ANY);
@@ -218,85 +231,160 @@ static void flush_syn_summaries(struct synguard_bpf *skel, __u64 now)
 	free(w);
 }
 
-void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now)
+void sg_tracker_tick(struct sg_tracker *t, __u64 now)
 {
 	static const int losses[] = { SG_LOSS_RINGBUF, SG_LOSS_FLOW_FULL, SG_LOSS_EMBRYO_FULL };
+	const struct sg_config *cfg = &t->cfg;
 	__u64 cnt[SG_CNT_MAX];
 
-	if (now - T.last_sweep >= NS / 2) {
-		T.last_sweep = now;
-		memset(T.states, 0, sizeof(T.states));
-		T.flows = T.halfopen = 0;
-		sweep(bpf_map__fd(skel->maps.sg_flows), cfg, now, false);
-		sweep(bpf_map__fd(skel->maps.sg_embryo), cfg, now, true);
-		if (!T.tw_pileup && T.states[SG_TIME_WAIT] > cfg->time_wait_alert) {
-			T.tw_pileup = true;
-			alert(SG_ALERT_TIME_WAIT, (__u32)T.states[SG_TIME_WAIT], 0, now);
-		} else if (T.tw_pileup && T.states[SG_TIME_WAIT] * 10 < (__u64)cfg->time_wait_alert * 9) {
-			T.tw_pileup = false;
+	if (now - t->last_sweep >= NS / 2) {
+		t->last_sweep = now;
+		memset(&t->cur, 0, sizeof(t->cur));
+		sweep(t, t->m.flows, now, false);
+		sweep(t, t->m.halfopen, now, true);
+		pthread_mutex_lock(&t->lock);
+		t->pub = t->cur;
+		pthread_mutex_unlock(&t->lock);
+		if (!t->tw_pileup && t->cur.states[SG_TIME_WAIT] > cfg->time_wait_alert) {
+			t->tw_pileup = true;
+			alert(t, SG_ALERT_TIME_WAIT, (__u32)t->cur.states[SG_TIME_WAIT], 0, now);
+		} else if (t->tw_pileup && t->cur.states[SG_TIME_WAIT] * 10 < (__u64)cfg->time_wait_alert * 9) {
+			t->tw_pileup = false;
 		}
 	}
 
-	if (now - T.last_rate < NS)
+	if (now - t->last_rate < NS)
 		return;
-	flush_syn_summaries(skel, now);
-	sg_read_counters(skel, cnt);
-	if (T.have_prev) {
-		double secs = (now - T.last_rate) / 1e9;
-		__u64 syn_rate = (__u64)((cnt[SG_CNT_SYN] - T.prev_cnt[SG_CNT_SYN]) / secs);
+	flush_syn_summaries(t, now);
+	if (sg_counters_read(t->m.counters, cnt))
+		return;
+	if (t->have_prev) {
+		double secs = (now - t->last_rate) / 1e9;
+		__u64 syn_rate = (__u64)((cnt[SG_CNT_SYN] - t->prev_cnt[SG_CNT_SYN]) / secs);
 
-		if (!T.syn_flood && syn_rate > cfg->syn_threshold) {
-			T.syn_flood = true;
-			alert(SG_ALERT_SYN_FLOOD_START, (__u32)syn_rate, 0, now);
-		} else if (T.syn_flood && syn_rate < cfg->syn_threshold / 2) {
-			T.syn_flood = false;
-			alert(SG_ALERT_SYN_FLOOD_END, (__u32)syn_rate, 0, now);
+		if (!t->syn_flood && syn_rate > cfg->syn_threshold) {
+			t->syn_flood = true;
+			alert(t, SG_ALERT_SYN_FLOOD_START, (__u32)syn_rate, 0, now);
+		} else if (t->syn_flood && syn_rate < cfg->syn_threshold / 2) {
+			t->syn_flood = false;
+			alert(t, SG_ALERT_SYN_FLOOD_END, (__u32)syn_rate, 0, now);
 		}
 		for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
-			__u64 d = cnt[losses[i]] - T.prev_cnt[losses[i]];
+			__u64 d = cnt[losses[i]] - t->prev_cnt[losses[i]];
 
 			if (d) {
 				struct sg_event e = { .ts_ns = now, .type = SG_EV_LOSS, .counter = losses[i],
 						      .lost = (__u32)d };
-				sg_emit(&e);
+				sg_out_event(t->out, &e);
 			}
 		}
 	}
-	memcpy(T.prev_cnt, cnt, sizeof(cnt));
-	T.have_prev = true;
-	T.last_rate = now;
+	memcpy(t->prev_cnt, cnt, sizeof(cnt));
+	t->have_prev = true;
+	t->last_rate = now;
 }
 
-/* Flow counts for the stats line: "flows=N halfopen=M ESTABLISHED=.. ..." */
-int sg_track_format_states(char *buf, size_t len, bool json)
+struct sg_tracker *sg_tracker_new(const struct sg_track_maps *maps, const struct sg_config *cfg,
+				  struct sg_out *out)
 {
-	int n = snprintf(buf, len, json ? ",\"flows\":%llu,\"halfopen\":%llu" : " flows=%llu halfopen=%llu",
-			 (unsigned long long)T.flows, (unsigned long long)T.halfopen);
+	struct sg_tracker *t = calloc(1, sizeof(*t));
 
-	for (int s = SG_SYN_SENT; s < SG_STATE_MAX && (size_t)n < len; s++)
-		if (T.states[s] || json)
-			n += snprintf(buf + n, len - n, json ? ",\"%s\":%llu" : " %s=%llu", sg_state_name(s),
-				      (unsigned long long)T.states[s]);
+	if (!t)
+		return NULL;
+	t->m = *maps;
+	t->cfg = *cfg;
+	t->out = out;
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+void sg_tracker_free(struct sg_tracker *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+void sg_tracker_counts(struct sg_tracker *t, struct sg_track_counts *c)
+{
+	pthread_mutex_lock(&t->lock);
+	*c = t->pub;
+	pthread_mutex_unlock(&t->lock);
+}
+
+__u64 sg_tracker_alerts(struct sg_tracker *t)
+{
+	__u64 a;
+
+	pthread_mutex_lock(&t->lock);
+	a = t->alerts;
+	pthread_mutex_unlock(&t->lock);
+	return a;
+}
+
+void sg_tracker_counts_json(struct sg_tracker *t, struct sg_json *j)
+{
+	struct sg_track_counts c;
+
+	sg_tracker_counts(t, &c);
+	sg_json_u64(j, "flows", c.flows);
+	sg_json_u64(j, "halfopen", c.halfopen);
+	for (int s = SG_SYN_SENT; s < SG_STATE_MAX; s++)
+		sg_json_u64(j, sg_state_name(s), c.states[s]);
+}
+
+/* " flows=N halfopen=M ESTABLISHED=..." (states with endpoints only) */
+int sg_tracker_counts_text(struct sg_tracker *t, char *buf, size_t len)
+{
+	struct sg_track_counts c;
+	int n;
+
+	sg_tracker_counts(t, &c);
+	n = snprintf(buf, len, " flows=%llu halfopen=%llu", (unsigned long long)c.flows,
+		     (unsigned long long)c.halfopen);
+	for (int s = SG_SYN_SENT; s < SG_STATE_MAX && n >= 0 && (size_t)n < len; s++)
+		if (c.states[s])
+			n += snprintf(buf + n, len - n, " %s=%llu", sg_state_name(s),
+				      (unsigned long long)c.states[s]);
 	return n;
 }
 
-void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg)
+void sg_tracker_summary(struct sg_tracker *t)
 {
-	char states[512];
-	__u64 cnt[SG_CNT_MAX];
+	__u64 cnt[SG_CNT_MAX], expired, alerts;
 
-	sg_read_counters(skel, cnt);
-	static const char *const fmt[2] = {
-		"tracking: flows seen %llu, transitions %llu, expired by timers %llu, alerts %llu, "
-		"lost: events %llu, flows %llu, half-open %llu; final states:%s\n",
-		"{\"type\":\"track_summary\",\"flows_seen\":%llu,\"transitions\":%llu,\"expired\":%llu,"
-		"\"alerts\":%llu,\"lost_events\":%llu,\"lost_flows\":%llu,\"lost_halfopen\":%llu%s}\n",
-	};
+	sg_counters_read(t->m.counters, cnt);
+	pthread_mutex_lock(&t->lock);
+	expired = t->expired;
+	alerts = t->alerts;
+	pthread_mutex_unlock(&t->lock);
+	if (sg_out_json(t->out)) {
+		char buf[2048];
+		struct sg_json j;
 
-	sg_track_format_states(states, sizeof(states), cfg->json);
-	printf(fmt[cfg->json ? 1 : 0], (unsigned long long)cnt[SG_CNT_FLOW_NEW],
-	       (unsigned long long)sg_emitted[SG_EV_STATE], (unsigned long long)T.expired,
-	       (unsigned long long)T.alerts, (unsigned long long)cnt[SG_LOSS_RINGBUF],
-	       (unsigned long long)cnt[SG_LOSS_FLOW_FULL], (unsigned long long)cnt[SG_LOSS_EMBRYO_FULL], states);
-	fflush(stdout);
+		sg_out_record_begin(t->out, &j, buf, sizeof(buf), "track_summary", 0);
+		sg_json_u64(&j, "flows_seen", cnt[SG_CNT_FLOW_NEW]);
+		sg_json_u64(&j, "transitions", sg_out_emitted(t->out, SG_EV_STATE));
+		sg_json_u64(&j, "expired", expired);
+		sg_json_u64(&j, "alerts", alerts);
+		sg_json_u64(&j, "lost_events", cnt[SG_LOSS_RINGBUF]);
+		sg_json_u64(&j, "lost_flows", cnt[SG_LOSS_FLOW_FULL]);
+		sg_json_u64(&j, "lost_halfopen", cnt[SG_LOSS_EMBRYO_FULL]);
+		sg_tracker_counts_json(t, &j);
+		sg_out_record_end(t->out, &j);
+	} else {
+		char states[512];
+
+		sg_tracker_counts_text(t, states, sizeof(states));
+		sg_out_text(t->out,
+			    "tracking: flows seen %llu, transitions %llu, expired by timers %llu, alerts %llu, "
+			    "lost: events %llu, flows %llu, half-open %llu; final states:%s",
+			    (unsigned long long)cnt[SG_CNT_FLOW_NEW],
+			    (unsigned long long)sg_out_emitted(t->out, SG_EV_STATE), (unsigned long long)expired,
+			    (unsigned long long)alerts, (unsigned long long)cnt[SG_LOSS_RINGBUF],
+			    (unsigned long long)cnt[SG_LOSS_FLOW_FULL], (unsigned long long)cnt[SG_LOSS_EMBRYO_FULL],
+			    states);
+	}
+	sg_out_flush(t->out);
 }

@@ -22,6 +22,7 @@
 
 #include "harness.h"
 #include "sg_cookie.h"
+#include "cookie.h"
 
 #define XDP_DROP_ 1
 #define XDP_PASS_ 2
@@ -108,23 +109,10 @@ static void set_port(struct h_ctx *h, __u32 port, __u32 flags)
 	bpf_map_update_elem(bpf_map__fd(h->skel->maps.sg_ck_ports), &port, &pc, BPF_ANY);
 }
 
-/* What user/cookie.c does: a fresh key in the idle slot, then flip. */
-static __u64 key_ctr = 0x0123456789abcdefull;
-
+/* The rotation synguard runs (user/cookie.c): a fresh key in the idle slot. */
 static int rotate(struct h_ctx *h)
 {
-	int fd = bpf_map__fd(h->skel->maps.sg_ck_secrets);
-	struct sg_cookie_secrets s;
-	__u32 zero = 0, idle;
-
-	if (bpf_map_lookup_elem(fd, &zero, &s))
-		return -1;
-	idle = (s.cur & 1) ^ 1;
-	s.key[idle].k0 = key_ctr++ * 0x9e3779b97f4a7c15ull;
-	s.key[idle].k1 = key_ctr++ * 0xbf58476d1ce4e5b9ull;
-	s.cur = idle;
-	s.gen++;
-	return bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
+	return sg_cookie_rotate(bpf_map__fd(h->skel->maps.sg_ck_secrets));
 }
 
 static void get_keys(struct h_ctx *h, struct sg_cookie_secrets *s)

@@ -1019,10 +1019,10 @@ static void sc_flood(void)
 	C(&fl[50], fS, 1, 0, 0);
 	st = expect_events(NULL, "next window: one SYN", "SUMMARY:8080, client:CLOSED>SYN_SENT:SYN");
 	if (cur - st == 2)
-		CHECK(H.ev[st].syns == 50 && H.ev[st].valid == 45 && H.ev[st].family == 4 &&
+		CHECK(H.ev[st].syns == 50 && H.ev[st].not_printed == 45 && H.ev[st].family == 4 &&
 			      ev_addr_ok(&fl[50], &H.ev[st + 1]),
 		      "summary: port 8080, 50 SYNs of which 45 not printed (got %u, %u)", H.ev[st].syns,
-		      H.ev[st].valid);
+		      H.ev[st].not_printed);
 	else
 		CHECK(0, "summary event present");
 	CHECK(cnt(SG_CNT_SYN) == 52, "syn counter = 52");

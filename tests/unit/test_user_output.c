@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "sg_user.h"
+#include "json.h"
+#include "output.h"
 
 static int passed, failed;
 
@@ -111,8 +115,8 @@ static void test_format(void)
 	memset(&e, 0, sizeof(e));
 	e.type = SG_EV_COOKIE;
 	e.dport = 443;
-	e.syns = 1000;
-	e.valid = 7;
+	e.sent = 1000;
+	e.validated = 7;
 	e.rejected = 3;
 	sg_format_event(&e, true, SG_TS_NONE, wall, buf, sizeof(buf));
 	CHECK(strstr(buf, "\"type\":\"cookie\"") && strstr(buf, "\"dport\":443") && strstr(buf, "\"sent\":1000") &&
@@ -156,10 +160,70 @@ static void test_format(void)
 		CHECK(strcmp(sg_counter_name(c), "?"), "counter %u has a name", c);
 }
 
+/* The JSON writer: escaping, numbers, pairs, cut objects. */
+static void test_json(void)
+{
+	char buf[256], small[16];
+	struct sg_json j;
+	int n;
+
+	sg_json_begin(&j, buf, sizeof(buf));
+	sg_json_str(&j, "iface", "ve\"th\\0\n\x01");
+	sg_json_u64(&j, "n", 18446744073709551615ull);
+	sg_json_bool(&j, "b", false);
+	sg_json_pair(&j, "p", 0, 42);
+	sg_json_double(&j, "r", 2.5, 1);
+	sg_json_double(&j, "nan", 0.0 / 0.0, 1);
+	n = sg_json_end(&j);
+	CHECK(!strcmp(buf, "{\"iface\":\"ve\\\"th\\\\0\\u000a\\u0001\",\"n\":18446744073709551615,"
+			   "\"b\":false,\"p\":[0,42],\"r\":2.5,\"nan\":null}") &&
+		      n == (int)strlen(buf),
+	      "JSON writer: escaped string, u64 max, bool, pair, number, NaN as null: %s\n", buf);
+	sg_json_begin(&j, small, sizeof(small));
+	sg_json_str(&j, "key", "a value longer than the buffer");
+	n = sg_json_end(&j);
+	CHECK(n >= (int)sizeof(small) && strlen(small) == sizeof(small) - 1,
+	      "JSON writer: a cut object says so (%d) and stays within its buffer", n);
+}
+
+/* The output object: events counted by type, -q, records, names escaped. */
+static void test_out(void)
+{
+	struct sg_out_opts oo = { .json = true, .quiet = true, .ts = SG_TS_NONE };
+	struct sg_event e = { .type = SG_EV_STATE, .family = 4, .to = SG_ESTABLISHED };
+	char *mem = NULL, buf[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&mem, &len);
+	struct sg_out *o = sg_out_new(f, &oo);
+	struct sg_json j;
+
+	sg_out_event(o, &e);
+	e.type = SG_EV_LOSS;
+	e.counter = SG_LOSS_RINGBUF;
+	e.lost = 3;
+	sg_out_event(o, &e);
+	sg_out_record_begin(o, &j, buf, sizeof(buf), "start", 0);
+	sg_json_str(&j, "iface", "a\"b");
+	sg_out_record_end(o, &j);
+	sg_out_flush(o);
+	CHECK(sg_out_emitted(o, SG_EV_STATE) == 1 && sg_out_emitted(o, SG_EV_LOSS) == 1,
+	      "output: events counted by type, quiet ones included");
+	CHECK(mem && !strstr(mem, "\"type\":\"state\"") && strstr(mem, "\"type\":\"loss\""),
+	      "output: -q drops state lines only: %s", mem ? mem : "");
+	CHECK(mem && strstr(mem, "{\"type\":\"start\",\"iface\":\"a\\\"b\"}\n"),
+	      "output: a record with an escaped interface name: %s", mem ? mem : "");
+	CHECK(sg_out_lost(o) == 0, "output: nothing lost");
+	sg_out_free(o);
+	fclose(f);
+	free(mem);
+}
+
 int main(void)
 {
 	test_parsers();
 	test_format();
+	test_json();
+	test_out();
 	printf("user_output: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

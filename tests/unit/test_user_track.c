@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * test_user_track.c - the tracker's userspace object (user/track.c) driven
+ * by a fake clock over real BPF maps of the programs' layout: the sweeper's
+ * timers (TIME_WAIT 2MSL, half-open, idle), the alerts and their hysteresis
+ * (SYN flood start/end, CLOSE_WAIT and TIME_WAIT pile-ups), loss events.
+ * Needs root (BPF maps); skipped otherwise.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sg_user.h"
+#include "sg_flow.h"
+#include "output.h"
+#include "track.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                        \
+	do {                                                                    \
+		if (cond) {                                                     \
+			passed++;                                               \
+		} else {                                                        \
+			failed++;                                               \
+			printf("  FAIL ");                                      \
+			printf(__VA_ARGS__);                                    \
+			printf("  <-- %s\n", #cond);                            \
+		}                                                               \
+	} while (0)
+
+#define S 1000000000ull
+#define T0 (1000 * S)	/* the fake clock's start */
+
+static struct sg_track_maps m;
+static int ncpu;
+
+/* The test's output: JSON lines in memory, read and cleared per step. */
+static char *mem;
+static size_t memlen;
+static FILE *memf;
+
+static int count(const char *needle)
+{
+	int n = 0;
+
+	fflush(memf);
+	for (const char *p = mem; p && (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void clear_out(void)
+{
+	fflush(memf);
+	rewind(memf);
+	if (mem)
+		mem[0] = '\0';
+	memlen = 0;
+}
+
+static int make_maps(void)
+{
+	m.flows = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows", sizeof(struct sg_flow_key),
+				 sizeof(struct sg_flow), 1024, NULL);
+	m.halfopen = bpf_map_create(BPF_MAP_TYPE_HASH, "t_halfopen", sizeof(struct sg_flow_key),
+				    sizeof(struct sg_flow), 1024, NULL);
+	m.quiet_ports = bpf_map_create(BPF_MAP_TYPE_HASH, "t_quiet", 4, 8, 64, NULL);
+	m.syn_rate = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_synrate", 4, sizeof(struct sg_syn_window),
+				    65536, NULL);
+	m.counters = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_counters", 4, sizeof(struct sg_counters), 1,
+				    NULL);
+	return m.flows < 0 || m.halfopen < 0 || m.quiet_ports < 0 || m.syn_rate < 0 || m.counters < 0 ? -1 : 0;
+}
+
+/* Set one counter (on CPU 0; the others zero). */
+static void set_counter(int idx, __u64 v)
+{
+	struct sg_counters c[ncpu];
+	__u32 zero = 0;
+
+	memset(c, 0, sizeof(c));
+	bpf_map_lookup_elem(m.counters, &zero, c);
+	c[0].c[idx] = v;
+	bpf_map_update_elem(m.counters, &zero, c, BPF_ANY);
+}
+
+/* A flow 10.0.0.2:port -> 10.0.0.1:80 driven to a state by real segments
+ * through the state machine, starting at start_ns. */
+enum shape { ESTABLISHED, SERVER_TIME_WAIT, SERVER_CLOSE_WAIT, HALF_OPEN };
+
+static void put_flow(int fd, __u16 port, enum shape sh, __u64 start_ns)
+{
+	__u32 c = 0x0200000a, s = 0x0100000a;	/* 10.0.0.2, 10.0.0.1 (network order) */
+	__u32 ca[4] = { c }, sa[4] = { s };
+	struct sg_flow_key k;
+	struct sg_flow f;
+	struct sg_fsm_out o;
+	int lo = sg_flow_key_make(&k, 4, ca, sa, port, 80);	/* the client sends first */
+
+	sg_flow_init(&f, lo, SG_TCP_SYN, 100, 0, 0, 1000, start_ns, 0, &o);
+	if (sh != HALF_OPEN) {
+		sg_flow_segment(&f, 0, SG_TCP_SYN | SG_TCP_ACK, 500, 101, 0, 1000, start_ns, &o);
+		sg_flow_segment(&f, 1, SG_TCP_ACK, 101, 501, 0, 1000, start_ns, &o);
+	}
+	if (sh == SERVER_TIME_WAIT) {	/* the server closes first */
+		sg_flow_segment(&f, 0, SG_TCP_FIN | SG_TCP_ACK, 501, 101, 0, 1000, start_ns, &o);
+		sg_flow_segment(&f, 1, SG_TCP_FIN | SG_TCP_ACK, 101, 502, 0, 1000, start_ns, &o);
+		sg_flow_segment(&f, 0, SG_TCP_ACK, 502, 102, 0, 1000, start_ns, &o);
+	} else if (sh == SERVER_CLOSE_WAIT) {	/* the client closes, the server does not */
+		sg_flow_segment(&f, 1, SG_TCP_FIN | SG_TCP_ACK, 101, 501, 0, 1000, start_ns, &o);
+		sg_flow_segment(&f, 0, SG_TCP_ACK, 501, 102, 0, 1000, start_ns, &o);
+	}
+	bpf_map_update_elem(fd, &k, &f, BPF_ANY);
+}
+
+static int entries(int fd)
+{
+	__u8 key[64], next[64];
+	int n = 0;
+
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = key, n++)
+		memcpy(key, next, sizeof(key));
+	return n;
+}
+
+static void empty(int fd)
+{
+	__u8 next[64];
+
+	while (!bpf_map_get_next_key(fd, NULL, next))
+		bpf_map_delete_elem(fd, next);
+}
+
+static struct sg_tracker *fresh(struct sg_config *cfg, struct sg_out *out)
+{
+	empty(m.flows);
+	empty(m.halfopen);
+	set_counter(SG_CNT_SYN, 0);
+	set_counter(SG_LOSS_RINGBUF, 0);
+	clear_out();
+	return sg_tracker_new(&m, cfg, out);
+}
+
+static void test_timers(struct sg_config *cfg, struct sg_out *out)
+{
+	struct sg_tracker *t = fresh(cfg, out);
+	struct sg_track_counts c;
+
+	printf("  timers:\n");
+	put_flow(m.flows, 40001, SERVER_TIME_WAIT, T0);
+	put_flow(m.flows, 40002, ESTABLISHED, T0);
+	put_flow(m.halfopen, 40003, HALF_OPEN, T0);
+	sg_tracker_tick(t, T0 + 29 * S);
+	sg_tracker_counts(t, &c);
+	CHECK(entries(m.flows) == 2 && entries(m.halfopen) == 1 && !count("\"cause\":\"timeout\""),
+	      "    at 29 s nothing expired");
+	CHECK(c.flows == 2 && c.halfopen == 1 && c.states[SG_TIME_WAIT] == 1 && c.states[SG_ESTABLISHED] == 2 &&
+		      c.states[SG_SYN_SENT] == 1,
+	      "    counts by state after a sweep (flows %llu, half-open %llu, TIME_WAIT %llu)",
+	      (unsigned long long)c.flows, (unsigned long long)c.halfopen,
+	      (unsigned long long)c.states[SG_TIME_WAIT]);
+	sg_tracker_tick(t, T0 + 31 * S);
+	CHECK(entries(m.halfopen) == 0 && count("\"sport\":40003") >= 1 && count("\"cause\":\"timeout\"") >= 1,
+	      "    at 31 s the half-open handshake expired (--half-open 30), reported");
+	CHECK(entries(m.flows) == 2, "    ... and nothing else");
+	clear_out();
+	sg_tracker_tick(t, T0 + 59 * S);
+	CHECK(entries(m.flows) == 2 && !count("\"sport\":40001"), "    at 59 s TIME_WAIT holds (--time-wait 60)");
+	sg_tracker_tick(t, T0 + 61 * S);
+	CHECK(entries(m.flows) == 1 && count("\"sport\":40001") == 1 && count("\"from\":\"TIME_WAIT\"") == 1,
+	      "    at 61 s TIME_WAIT -> CLOSED, reported once, entry deleted");
+	clear_out();
+	sg_tracker_tick(t, T0 + 7199 * S);
+	CHECK(entries(m.flows) == 1, "    an established flow idle for 7199 s stays (--idle 7200)");
+	sg_tracker_tick(t, T0 + 7201 * S);
+	CHECK(entries(m.flows) == 0 && count("\"sport\":40002") == 2,
+	      "    idle for 7201 s: both endpoints reported closed, entry deleted");
+	sg_tracker_free(t);
+}
+
+static void test_alerts(struct sg_config *cfg, struct sg_out *out)
+{
+	struct sg_tracker *t = fresh(cfg, out);
+	__u64 now = T0;
+
+	printf("  alerts:\n");
+	/* SYN flood: --syn-threshold 1000; start above it, end below half */
+	sg_tracker_tick(t, now);
+	now += S;
+	set_counter(SG_CNT_SYN, 5000);
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"syn_flood_start\"") == 1 && count("\"value\":5000"),
+	      "    5000 SYN/s: syn_flood_start, value 5000");
+	now += S;
+	set_counter(SG_CNT_SYN, 10000);
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"syn_flood_start\"") == 1, "    still flooding: no second start");
+	now += S;
+	set_counter(SG_CNT_SYN, 10600);
+	sg_tracker_tick(t, now);
+	CHECK(!count("syn_flood_end"), "    600 SYN/s (above half the threshold): the flood goes on");
+	now += S;
+	set_counter(SG_CNT_SYN, 10900);
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"syn_flood_end\"") == 1, "    300 SYN/s: syn_flood_end");
+	now += S;
+	set_counter(SG_CNT_SYN, 11800);
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"syn_flood_start\"") == 1, "    900 SYN/s: below the threshold, no new start");
+
+	/* losses: counted per second */
+	now += S;
+	set_counter(SG_LOSS_RINGBUF, 7);
+	sg_tracker_tick(t, now);
+	CHECK(count("\"type\":\"loss\",\"what\":\"lost_events\",\"lost\":7"), "    7 events lost: a loss event");
+
+	/* TIME_WAIT pile-up: --time-wait-alert 3, re-armed below 90 % */
+	clear_out();
+	for (int i = 0; i < 4; i++)
+		put_flow(m.flows, 41000 + i, SERVER_TIME_WAIT, now);
+	now += S;
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"time_wait_pileup\"") == 1 && count("\"value\":4"), "    4 flows in TIME_WAIT > 3: alert");
+	now += S;
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"time_wait_pileup\"") == 1, "    still 4: no second alert");
+	empty(m.flows);
+	put_flow(m.flows, 41000, SERVER_TIME_WAIT, now);
+	put_flow(m.flows, 41001, SERVER_TIME_WAIT, now);
+	now += S;
+	sg_tracker_tick(t, now);
+	for (int i = 2; i < 5; i++)
+		put_flow(m.flows, 41000 + i, SERVER_TIME_WAIT, now);
+	now += S;
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"time_wait_pileup\"") == 2, "    down to 2, up to 5: alerted again");
+
+	/* CLOSE_WAIT: --close-wait-alert 60, once per flow */
+	empty(m.flows);
+	clear_out();
+	put_flow(m.flows, 42000, SERVER_CLOSE_WAIT, now);
+	now += S;
+	sg_tracker_tick(t, now);
+	now += 30 * S;
+	sg_tracker_tick(t, now);
+	CHECK(!count("close_wait"), "    31 s in CLOSE_WAIT: no alert yet");
+	now += 30 * S;
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"close_wait_pileup\"") == 1 && count("\"sport\":42000") && count("\"side\":\"server\""),
+	      "    61 s: close_wait alert for the server side of that flow");
+	now += 30 * S;
+	sg_tracker_tick(t, now);
+	CHECK(count("\"alert\":\"close_wait_pileup\"") == 1, "    once per flow (the flag is written back)");
+	CHECK(sg_tracker_alerts(t) == 5, "    alerts counted: %llu", (unsigned long long)sg_tracker_alerts(t));
+	sg_tracker_free(t);
+}
+
+int main(void)
+{
+	struct sg_out_opts oo = { .json = true, .ts = SG_TS_NONE };
+	struct sg_config cfg;
+	struct sg_out *out;
+
+	if (geteuid() != 0) {
+		printf("user_track: 0 passed, 0 failed, 1 skipped (needs root for BPF maps)\n");
+		return 0;
+	}
+	ncpu = libbpf_num_possible_cpus();
+	if (make_maps()) {
+		printf("  FAIL cannot create BPF maps\nuser_track: 0 passed, 1 failed\n");
+		return 1;
+	}
+	sg_config_defaults(&cfg);
+	cfg.time_wait_alert = 3;
+	memf = open_memstream(&mem, &memlen);
+	out = sg_out_new(memf, &oo);
+	test_timers(&cfg, out);
+	test_alerts(&cfg, out);
+	sg_out_free(out);
+	fclose(memf);
+	free(mem);
+	printf("user_track: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

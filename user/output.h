@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * output.h - where every line synguard prints goes: an object created by
+ * the loader with the output settings and passed to each module that
+ * prints (no module reads them from a global). Thread-safe: the ring-buffer
+ * loop and the sweeper thread write through it at once.
+ */
+#ifndef SG_OUTPUT_H
+#define SG_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sg_user.h"
+#include "json.h"
+
+struct sg_out_opts {
+	bool json;		/* one JSON object per line, else text */
+	bool quiet;		/* no per-transition (state) lines */
+	enum sg_ts_style ts;	/* text timestamps (JSON: always ISO 8601 UTC) */
+};
+
+struct sg_out;
+
+struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt);
+void sg_out_free(struct sg_out *o);
+bool sg_out_json(const struct sg_out *o);
+
+/* An event (ring buffer or userspace timers): one line, counted by type. */
+void sg_out_event(struct sg_out *o, const struct sg_event *e);
+/* Events emitted so far of one enum sg_event_type (quiet ones included). */
+__u64 sg_out_emitted(const struct sg_out *o, unsigned int type);
+/* Lines lost: writes that failed, records too long to print whole. */
+__u64 sg_out_lost(const struct sg_out *o);
+
+/* Other records. JSON: begin (ts if mono_ns != 0, then type), members
+ * with sg_json_*(), end writes the line. Text: sg_out_text(). */
+void sg_out_record_begin(struct sg_out *o, struct sg_json *j, char *buf, size_t cap, const char *type,
+			 __u64 mono_ns);
+void sg_out_record_end(struct sg_out *o, struct sg_json *j);
+void sg_out_text(struct sg_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The timestamp of a record at mono_ns (CLOCK_MONOTONIC), as events show it. */
+int sg_out_time(const struct sg_out *o, __u64 mono_ns, char *buf, size_t len);
+
+void sg_out_write(struct sg_out *o, const char *line, size_t n);
+void sg_out_flush(struct sg_out *o);
+
+#endif /* SG_OUTPUT_H */

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * run.c - one synguard run on one interface: checks, open, configure, load,
+ * attach, the event loop, the summary, clean detach. It wires the modules
+ * together: the output object, the tracker (sweeper thread), the cookie
+ * controller; each gets what it needs passed in, nobody calls back here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sg_user.h"
+#include "clock.h"
+#include "cookie.h"
+#include "counters.h"
+#include "output.h"
+#include "run.h"
+#include "track.h"
+#include "synguard.skel.h"
+
+/* Set from a signal handler (sg_run_stop()); read by the loop. */
+static volatile sig_atomic_t stop_requested;
+static bool verbose;
+
+void sg_run_stop(void)
+{
+	stop_requested = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+/* The stats line ("stats", -i) and the exit "summary": counters, then the
+ * tracker's flow counts; one write, so the sweeper's lines never cut in. */
+static void print_counters(struct sg_out *out, struct sg_tracker *trk, const char *what, const __u64 *c,
+			   const __u64 *prev, double secs, __u64 now)
+{
+	static const int shown[] = { SG_CNT_PACKETS, SG_CNT_TCP, SG_CNT_SYN, SG_CNT_SYNACK, SG_CNT_FIN,
+				     SG_CNT_RST, SG_CNT_OTHER, SG_CNT_MALFORMED, SG_CNT_EGRESS_TCP };
+	char line[4096];
+	size_t i, n = 0;
+
+	if (sg_out_json(out)) {
+		struct sg_json j;
+
+		sg_out_record_begin(out, &j, line, sizeof(line), what, now);
+		for (i = 0; i < SG_CNT_MAX; i++)
+			sg_json_u64(&j, sg_counter_name(i), c[i]);
+		if (prev && secs > 0)
+			sg_json_double(&j, "pps", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs, 0);
+		sg_tracker_counts_json(trk, &j);
+		sg_out_record_end(out, &j);
+		sg_out_flush(out);
+		return;
+	}
+#define ADD(...) (n += snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0, __VA_ARGS__))
+	n = sg_out_time(out, now, line, sizeof(line));
+	ADD("%s%s:", n ? " " : "", what);
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		ADD(" %s=%llu", sg_counter_name(shown[i]), (unsigned long long)c[shown[i]]);
+	for (i = SG_CNT_COOKIE_SENT; i < SG_CNT_MAX; i++)
+		if (c[i])
+			ADD(" %s=%llu", sg_counter_name(i), (unsigned long long)c[i]);
+	if (prev && secs > 0)
+		ADD(" pps=%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
+#undef ADD
+	if (n < sizeof(line))
+		n += sg_tracker_counts_text(trk, line + n, sizeof(line) - n);
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	sg_out_write(out, line, n);
+	sg_out_flush(out);
+}
+
+/*
+ * The sweeper (timers, alerts, flow counts) walks whole flow tables: in its
+ * own thread, so the ring buffer is read on while it works.
+ */
+struct sweeper {
+	struct sg_tracker *trk;
+	pthread_t thread;
+	int stop;	/* atomic */
+};
+
+static void *sweeper_main(void *arg)
+{
+	struct sweeper *sw = arg;
+
+	while (!__atomic_load_n(&sw->stop, __ATOMIC_ACQUIRE)) {
+		sg_tracker_tick(sw->trk, sg_now_ns());
+		usleep(100 * 1000);
+	}
+	return NULL;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	if (len >= sizeof(struct sg_event))
+		sg_out_event(ctx, data);
+	return 0;
+}
+
+static int check_kernel(void)
+{
+	struct stat st;
+
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		fprintf(stderr, "synguard: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+				"CO-RE needs CONFIG_DEBUG_INFO_BTF=y (kernel >= 5.8 built with BTF)\n");
+		return -ENOTSUP;
+	}
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) <= 0) {
+		fprintf(stderr, "synguard: this kernel lacks BPF ring buffers (needs >= 5.8)\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void print_start(struct sg_out *out, const struct sg_config *cfg, const struct sg_attach *at)
+{
+	static const char *const mode_name[] = { "monitor", "protect", "auto" };
+	const char *xdp_mode = cfg->xdp_mode == SG_XDP_SKB ? "skb" : "native";
+
+	if (sg_out_json(out)) {
+		char buf[512];
+		struct sg_json j;
+
+		sg_out_record_begin(out, &j, buf, sizeof(buf), "start", 0);
+		sg_json_str(&j, "iface", at->ifname);
+		sg_json_u64(&j, "ifindex", at->ifindex);
+		sg_json_str(&j, "xdp_mode", xdp_mode);
+		sg_json_str(&j, "mode", mode_name[cfg->mode]);
+		sg_out_record_end(out, &j);
+	} else {
+		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s",
+			    SG_VERSION, at->ifname, at->ifindex, xdp_mode, at->tc_ingress_attached ? "+ingress" : "",
+			    mode_name[cfg->mode]);
+	}
+	sg_out_flush(out);
+}
+
+int sg_run(const struct sg_config *cfg)
+{
+	struct sg_attach at = { .tc_egress_fd = -1, .tc_ingress_fd = -1 };
+	struct sg_out_opts oo = { .json = cfg->json, .quiet = cfg->quiet, .ts = cfg->ts_style };
+	struct ring_buffer *rb = NULL;
+	struct synguard_bpf *skel = NULL;
+	struct sg_out *out = NULL;
+	struct sg_tracker *trk = NULL;
+	struct sg_cookies *ck = NULL;
+	struct sweeper sw = {};
+	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick;
+	bool sweeper_started = false;
+	int err;
+
+	verbose = cfg->verbose;
+	/* Into a pipe or a file: large writes (the loop flushes every 100 ms). */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	libbpf_set_print(libbpf_print);
+
+	err = sg_check_iface(cfg->ifname, &at.ifindex);
+	if (err)
+		return 1;
+	snprintf(at.ifname, sizeof(at.ifname), "%s", cfg->ifname);
+	if (geteuid() != 0) {
+		fprintf(stderr, "synguard: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
+		return 1;
+	}
+	if (check_kernel())
+		return 1;
+	if (sg_check_existing_xdp(at.ifindex, at.ifname, cfg->force))
+		return 1;
+	out = sg_out_new(stdout, &oo);
+	if (!out) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	skel = synguard_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "synguard: opening BPF object failed: %s\n", strerror(-err));
+		goto out;
+	}
+	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg)) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = synguard_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "synguard: loading BPF programs failed: %s (run with -v for the verifier log)\n",
+			strerror(-err));
+		goto out;
+	}
+
+	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg)) {
+		err = -EINVAL;
+		goto out;
+	}
+	{
+		struct sg_track_maps tm = {
+			.flows = bpf_map__fd(skel->maps.sg_flows),
+			.halfopen = bpf_map__fd(skel->maps.sg_embryo),
+			.quiet_ports = bpf_map__fd(skel->maps.sg_quiet_ports),
+			.syn_rate = bpf_map__fd(skel->maps.sg_syn_rate),
+			.counters = bpf_map__fd(skel->maps.sg_counters),
+		};
+		struct sg_cookie_maps cm = {
+			.secrets = bpf_map__fd(skel->maps.sg_ck_secrets),
+			.ports = bpf_map__fd(skel->maps.sg_ck_ports),
+			.stats = bpf_map__fd(skel->maps.sg_ck_stats),
+		};
+
+		trk = sg_tracker_new(&tm, cfg, out);
+		ck = sg_cookies_new(&cm, cfg, out, sg_now_ns());
+		if (!trk || (!ck && cfg->mode != SG_MODE_MONITOR)) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+
+	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp), cfg->xdp_mode, cfg->force);
+	if (err)
+		goto out;
+	err = sg_attach_tc(&at, bpf_program__fd(skel->progs.sg_tc_egress),
+			   cfg->mode == SG_MODE_MONITOR ? -1 : bpf_program__fd(skel->progs.sg_tc_ingress));
+	if (err)
+		goto out;
+
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, out, NULL);
+	if (!rb) {
+		err = -errno;
+		fprintf(stderr, "synguard: ring buffer setup failed: %s\n", strerror(-err));
+		goto out;
+	}
+	print_start(out, cfg, &at);
+
+	sw.trk = trk;
+	err = pthread_create(&sw.thread, NULL, sweeper_main, &sw);
+	if (err) {
+		fprintf(stderr, "synguard: cannot start the sweeper thread: %s\n", strerror(err));
+		err = -err;
+		goto out;
+	}
+	sweeper_started = true;
+
+	start = last_tick = sg_now_ns();
+	while (!stop_requested) {
+		__u64 now;
+
+		err = ring_buffer__poll(rb, 100);
+		if (err == -EINTR) {
+			err = 0;
+			continue;
+		}
+		if (err < 0) {
+			fprintf(stderr, "synguard: ring buffer poll failed: %s\n", strerror(-err));
+			break;
+		}
+		err = 0;
+		now = sg_now_ns();
+		sg_cookies_tick(ck, now);
+		/* live output into pipes and files too (stdout is then block-buffered) */
+		sg_out_flush(out);
+		if (cfg->interval > 0 && now - last_tick >= cfg->interval * 1e9) {
+			if (!sg_counters_read(bpf_map__fd(skel->maps.sg_counters), cnt))
+				print_counters(out, trk, "stats", cnt, prev, (now - last_tick) / 1e9, now);
+			memcpy(prev, cnt, sizeof(cnt));
+			last_tick = now;
+		}
+		if (cfg->duration > 0 && now - start >= cfg->duration * 1e9)
+			break;
+	}
+	__atomic_store_n(&sw.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(sw.thread, NULL);
+	sweeper_started = false;
+	/* Drain what is already in the ring buffer before the summary. */
+	ring_buffer__consume(rb);
+	if (!sg_counters_read(bpf_map__fd(skel->maps.sg_counters), cnt))
+		print_counters(out, trk, "summary", cnt, NULL, 0, sg_now_ns());
+	sg_tracker_summary(trk);
+	sg_cookies_summary(ck, sg_now_ns());
+
+out:
+	if (sweeper_started) {
+		__atomic_store_n(&sw.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(sw.thread, NULL);
+	}
+	ring_buffer__free(rb);
+	sg_detach_all(&at);
+	synguard_bpf__destroy(skel);
+	sg_cookies_free(ck);
+	sg_tracker_free(trk);
+	if (out)
+		sg_out_flush(out);
+	sg_out_free(out);
+	if (!err && !cfg->json)
+		fprintf(stderr, "synguard: detached from %s\n", at.ifname);
+	return err ? 1 : 0;
+}
