@@ -383,7 +383,7 @@ phase_flood() {
 EV_JSON='{}'
 EV_RES='{}'
 # ev_run COUNT [stop]: synguard --json in monitor mode on sgbs0 (pinned to
-# CPU $GEN_CPU), every SYN printed (--syn-threshold 1e8), stdout piped into
+# CPU $GEN_CPU), every SYN printed (--syn-summary 1e8), stdout piped into
 # `tail -n 20` (it keeps only the exit summary and discards the rest, as
 # /dev/null would, at one read() per 64 KiB). bench_ns --events, on CPU
 # $RX_CPU, runs COUNT new-flow SYNs through synguard's own XDP program with
@@ -396,7 +396,7 @@ ev_run() {
 	topo_setup none
 	: >"$TMPD/ev.out"
 	# ip netns exec execs synguard: $! is synguard itself
-	ip netns exec sgb_srv taskset -c $GEN_CPU "$SG" --json --syn-threshold 100000000 \
+	ip netns exec sgb_srv taskset -c $GEN_CPU "$SG" --json --syn-summary 100000000 \
 		--max-halfopen 4194304 --half-open 600 sgbs0 \
 		2>"$TMPD/ev.err" > >(tail -n 20 >"$TMPD/ev.out") &
 	SG_PID=$!

@@ -19,6 +19,8 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->max_flows = 262144;
 	cfg->max_embryonic = 65536;
 	cfg->syn_threshold = 1000;
+	cfg->syn_alert = 1000;
+	cfg->syn_summary = 1000;
 	cfg->close_wait_alert = 60;
 	cfg->time_wait_alert = 10000;
 	cfg->rotate = 60;

@@ -47,7 +47,9 @@ struct sg_config {
 	__u32 idle;		/* seconds */
 	__u32 max_flows;
 	__u32 max_embryonic;
-	__u32 syn_threshold;	/* SYN/s per port: summaries, alerts, auto mode */
+	__u32 syn_threshold;	/* --mode auto: a port's SYN/s that turns its cookies on */
+	__u32 syn_alert;	/* SYN/s on the interface that starts a syn_flood alert */
+	__u32 syn_summary;	/* new handshakes/s per port (and CPU) printed one by one */
 	__u32 close_wait_alert;	/* seconds in CLOSE_WAIT before an alert */
 	__u32 time_wait_alert;	/* TIME_WAIT flows before an alert */
 	__u32 rotate;		/* seconds between cookie secret rotations */

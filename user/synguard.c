@@ -38,6 +38,8 @@ enum {
 	OPT_MODE,
 	OPT_PORTS,
 	OPT_SYN_THRESHOLD,
+	OPT_SYN_ALERT,
+	OPT_SYN_SUMMARY,
 	OPT_ROTATE,
 	OPT_TIME_WAIT,
 	OPT_HALF_OPEN,
@@ -57,8 +59,7 @@ static const struct argp_option opts[] = {
 	{ "interval", 'i', "SEC", 0, "Print a stats line (counters, flows by state) every SEC seconds", 2 },
 	{ "json", 'j', NULL, 0, "One JSON object per line", 2 },
 	{ "quiet", 'q', NULL, 0, "No per-transition lines: stats, alerts and summary only", 2 },
-	{ "timestamp", 'T', "STYLE", OPTION_ARG_OPTIONAL,
-	  "Timestamps: time (default), iso, unix, none; -T alone = iso", 2 },
+	{ "timestamp", 'T', "STYLE", 0, "Timestamps: time (default), iso, unix or none (-T iso)", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 2 },
 	{ NULL, 0, NULL, 0, "Tracking filters (applied in BPF):", 3 },
 	{ "port", 'p', "PORTS", 0, "Only flows with this port on either side (list: 80,443,8000-8010)", 3 },
@@ -75,13 +76,18 @@ static const struct argp_option opts[] = {
 	  "Alert when a flow stays in CLOSE_WAIT longer than SEC (default 60)", 4 },
 	{ "time-wait-alert", OPT_TIME_WAIT_ALERT, "N", 0,
 	  "Alert when more than N flows are in TIME_WAIT (default 10000)", 4 },
+	{ "syn-alert", OPT_SYN_ALERT, "PPS", 0,
+	  "Alert (syn_flood_start) when the interface sees more than PPS SYNs/s; ends below half (default 1000)", 4 },
+	{ "syn-summary", OPT_SYN_SUMMARY, "PPS", 0,
+	  "Above PPS new handshakes/s on a port (per CPU), one summary line a second replaces their lines "
+	  "(default 1000)", 4 },
 	{ NULL, 0, NULL, 0, "SYN-flood defence:", 5 },
 	{ "mode", OPT_MODE, "MODE", 0,
 	  "monitor (default: never changes a packet), protect (SYN cookies for protected ports), "
 	  "auto (cookies while a port's SYN rate is over --syn-threshold)", 5 },
 	{ "ports", OPT_PORTS, "PORTS", 0, "Protected ports (default: every port with a listener)", 5 },
 	{ "syn-threshold", OPT_SYN_THRESHOLD, "PPS", 0,
-	  "SYN rate per port for flood alerts, SYN summaries and --mode auto (default 1000)", 5 },
+	  "--mode auto: SYNs/s on a port that turn its cookies on (off again below half; default 1000)", 5 },
 	{ "rotate", OPT_ROTATE, "SEC", 0, "Cookie secret rotation period (default 60)", 5 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -119,7 +125,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		cfg.verbose = true;
 		break;
 	case 'T':
-		if (!arg || !strcmp(arg, "iso"))
+		if (!strcmp(arg, "iso"))
 			cfg.ts_style = SG_TS_ISO;
 		else if (!strcmp(arg, "time"))
 			cfg.ts_style = SG_TS_TIME;
@@ -194,6 +200,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SYN_THRESHOLD:
 		if (sg_parse_u32(arg, 1, 100000000, &cfg.syn_threshold))
 			argp_error(state, "invalid --syn-threshold '%s' (SYNs per second, >= 1)", arg);
+		break;
+	case OPT_SYN_ALERT:
+		if (sg_parse_u32(arg, 1, 100000000, &cfg.syn_alert))
+			argp_error(state, "invalid --syn-alert '%s' (SYNs per second, >= 1)", arg);
+		break;
+	case OPT_SYN_SUMMARY:
+		if (sg_parse_u32(arg, 1, 100000000, &cfg.syn_summary))
+			argp_error(state, "invalid --syn-summary '%s' (handshakes per second, >= 1)", arg);
 		break;
 	case OPT_ROTATE:
 		if (sg_parse_u32(arg, 1, 86400, &cfg.rotate))

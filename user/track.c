@@ -43,7 +43,7 @@ int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 	ro->cfg_family = cfg->only4 ? 4 : cfg->only6 ? 6 : 0;
 	ro->cfg_port_filter = cfg->nports > 0;
 	ro->cfg_addr_filter = cfg->ncidrs > 0;
-	ro->cfg_syn_quiet = cfg->syn_threshold;
+	ro->cfg_syn_quiet = cfg->syn_summary;
 	if (bpf_map__set_max_entries(skel->maps.sg_flows, cfg->max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.sg_embryo, cfg->max_embryonic)) {
 		fprintf(stderr, "synguard: cannot size the flow tables\n");
@@ -262,10 +262,10 @@ void sg_tracker_tick(struct sg_tracker *t, __u64 now)
 		double secs = (now - t->last_rate) / 1e9;
 		__u64 syn_rate = (__u64)((cnt[SG_CNT_SYN] - t->prev_cnt[SG_CNT_SYN]) / secs);
 
-		if (!t->syn_flood && syn_rate > cfg->syn_threshold) {
+		if (!t->syn_flood && syn_rate > cfg->syn_alert) {
 			t->syn_flood = true;
 			alert(t, SG_ALERT_SYN_FLOOD_START, (__u32)syn_rate, 0, now);
-		} else if (t->syn_flood && syn_rate < cfg->syn_threshold / 2) {
+		} else if (t->syn_flood && syn_rate < cfg->syn_alert / 2) {
 			t->syn_flood = false;
 			alert(t, SG_ALERT_SYN_FLOOD_END, (__u32)syn_rate, 0, now);
 		}

@@ -38,6 +38,12 @@ test_refuses_bad_input() {
 	((rc == 2)) || fail "bad mode: exit $rc"
 	out=$("$SG" 2>&1); rc=$?
 	((rc == 2)) || fail "no interface: exit $rc"
+	out=$("$SG" -T bogus lo 2>&1); rc=$?
+	((rc == 2)) || fail "bad -T: exit $rc"
+	# -T takes its style as the next word (it was taken for the interface)
+	out=$(srv "$SG" -T iso -i 0.2 --duration 0.7 sgs0 2>&1); rc=$?
+	((rc == 0)) || fail "-T iso sgs0: exit $rc: $out"
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z stats:' <<<"$out" || fail "-T iso: no ISO timestamps: $out"
 	"$SG" --help | grep -q -- '--xdp-mode' || fail "--help lacks --xdp-mode"
 	"$SG" -V | grep -q 'synguard' || fail "-V"
 	# Non-root: refused with a message (nobody exists on Debian).

@@ -397,7 +397,7 @@ test_track_crossing_rsts_no_duplicates() {
 
 # ---- flood --------------------------------------------------------------
 
-# 20000 spoofed SYNs to the port of an established flow (--syn-threshold 200):
+# 20000 spoofed SYNs to the port of an established flow (--syn-summary 200):
 # the flow is still tracked to CLOSED, SYNs are summarised, an alert fires.
 test_track_flood_keeps_established() {
 	local sp cpid mac fout syn_lines summaries alert sent
@@ -405,7 +405,7 @@ test_track_flood_keeps_established() {
 	srv sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sgs0.rp_filter=0 >/dev/null
 	ip -n sg_srv route add 10.99.0.0/16 via $CLI4 || fail "route for the spoofed range"
 	mac=$(ip -n sg_srv -j link show sgs0 | jq -r '.[0].address')
-	sg_start --syn-threshold 200 --time-wait 1
+	sg_start --syn-summary 200 --time-wait 1
 	tcp_server --listen $SRV4 --port 8080 --count 1 --close hold
 	cli timeout 25 "$TCPKIT" client --connect $SRV4 --port 8080 --close hold --hold-ms 8000 \
 		>"$TMPD/cli.out" 2>&1 &

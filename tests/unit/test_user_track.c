@@ -188,7 +188,7 @@ static void test_alerts(struct sg_config *cfg, struct sg_out *out)
 	__u64 now = T0;
 
 	printf("  alerts:\n");
-	/* SYN flood: --syn-threshold 1000; start above it, end below half */
+	/* SYN flood: --syn-alert 1000; start above it, end below half */
 	sg_tracker_tick(t, now);
 	now += S;
 	set_counter(SG_CNT_SYN, 5000);
