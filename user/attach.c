@@ -134,6 +134,8 @@ static void tc_detach_one(struct sg_attach *a, enum bpf_tc_attach_point where)
 
 void sg_detach_all(struct sg_attach *a)
 {
+	if (a->gone)	/* the kernel removed everything with the interface */
+		a->xdp_attached = a->tc_egress_attached = a->tc_ingress_attached = a->tc_hook_created = false;
 	if (a->xdp_attached) {
 		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = a->xdp_fd);
 		int err = bpf_xdp_detach(a->ifindex, a->xdp_flags | XDP_FLAGS_REPLACE, &o);

@@ -7,11 +7,17 @@
  * lines a failed write lost counted, never silent.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "sg_user.h"
 #include "json.h"
@@ -266,28 +272,120 @@ int sg_format_event(const struct sg_event *e, bool json, enum sg_ts_style ts_sty
 
 /* ---- the output object ---- */
 
+/*
+ * Lines go through our own buffer to the file descriptor: when stdout is a
+ * pipe or a socket, it is made non-blocking, so a reader that stalls never
+ * stops the timers, rotation and alerts that print; a line that does not
+ * fit the buffer meanwhile is dropped whole and counted (never half a
+ * line). Terminals and regular files are written as they are. A FILE
+ * without a descriptor (the tests' memory streams) goes through stdio.
+ */
+#define OUT_BUF (1u << 20)
+#define OUT_FINAL_WAIT_MS 1000	/* at exit: how long a stalled reader is waited for */
+
 struct sg_out {
 	FILE *f;
+	int fd;			/* -1: through stdio (f) */
+	int fl_saved;		/* the descriptor's flags before, -1 if untouched */
 	struct sg_out_opts opt;
 	__u64 boot_offset;
 	__u64 emitted[SG_EV_STATS + 1];	/* atomics: two threads emit */
-	__u64 write_lost;		/* lines a failed write lost */
+	pthread_mutex_t lock;		/* buf, len, lost */
+	char *buf;
+	size_t len;
+	__u64 lost;			/* lines dropped: reader stalled, write failed, too long */
 };
 
 struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 {
 	struct sg_out *o = calloc(1, sizeof(*o));
+	struct stat st;
 
 	if (!o)
 		return NULL;
 	o->f = f;
 	o->opt = *opt;
 	o->boot_offset = sg_boot_offset_ns();
+	o->fl_saved = -1;
+	o->fd = fileno(f);
+	pthread_mutex_init(&o->lock, NULL);
+	if (o->fd >= 0) {
+		o->buf = malloc(OUT_BUF);
+		if (!o->buf) {
+			free(o);
+			return NULL;
+		}
+		fflush(f);	/* what stdio holds goes first */
+		if (!fstat(o->fd, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+			o->fl_saved = fcntl(o->fd, F_GETFL);
+			if (o->fl_saved >= 0 && fcntl(o->fd, F_SETFL, o->fl_saved | O_NONBLOCK))
+				o->fl_saved = -1;
+		}
+	}
 	return o;
+}
+
+static __u64 count_lines(const char *p, size_t n)
+{
+	__u64 l = 0;
+
+	for (size_t i = 0; i < n; i++)
+		l += p[i] == '\n';
+	return l;
+}
+
+/* Write what the buffer holds; keep what the descriptor would not take
+ * now (EAGAIN). With lock held. */
+static void flush_locked(struct sg_out *o)
+{
+	size_t off = 0;
+
+	while (off < o->len) {
+		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+
+		if (w > 0) {
+			off += w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		/* EPIPE and the like: nobody will ever read these lines */
+		o->lost += count_lines(o->buf + off, o->len - off);
+		off = o->len;
+	}
+	if (off && off < o->len)
+		memmove(o->buf, o->buf + off, o->len - off);
+	o->len -= off;
 }
 
 void sg_out_free(struct sg_out *o)
 {
+	if (!o)
+		return;
+	if (o->fd >= 0) {
+		struct pollfd p = { .fd = o->fd, .events = POLLOUT };
+		int waited = 0;
+
+		pthread_mutex_lock(&o->lock);
+		flush_locked(o);
+		while (o->len && waited < OUT_FINAL_WAIT_MS) {
+			if (poll(&p, 1, 50) == 0)
+				waited += 50;
+			flush_locked(o);
+		}
+		o->lost += count_lines(o->buf, o->len);
+		o->len = 0;
+		pthread_mutex_unlock(&o->lock);
+		if (o->fl_saved >= 0)
+			fcntl(o->fd, F_SETFL, o->fl_saved);
+	}
+	if (o->lost)
+		fprintf(stderr, "synguard: %llu output lines lost (the reader of stdout stalled or left)\n",
+			(unsigned long long)o->lost);
+	pthread_mutex_destroy(&o->lock);
+	free(o->buf);
 	free(o);
 }
 
@@ -296,17 +394,36 @@ bool sg_out_json(const struct sg_out *o)
 	return o->opt.json;
 }
 
-/* One complete line (n bytes, newline included) with one call: stdio's
- * lock keeps the two threads' lines whole. */
+/* One complete line (n bytes, newline included), kept whole. */
 void sg_out_write(struct sg_out *o, const char *line, size_t n)
 {
-	if (fwrite(line, 1, n, o->f) != n)
-		__atomic_fetch_add(&o->write_lost, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&o->lock);
+	if (o->fd < 0) {
+		if (fwrite(line, 1, n, o->f) != n)
+			o->lost++;
+	} else {
+		if (o->len + n > OUT_BUF)
+			flush_locked(o);
+		if (o->len + n > OUT_BUF) {
+			o->lost++;
+		} else {
+			memcpy(o->buf + o->len, line, n);
+			o->len += n;
+			if (o->len >= OUT_BUF / 4)
+				flush_locked(o);
+		}
+	}
+	pthread_mutex_unlock(&o->lock);
 }
 
 void sg_out_flush(struct sg_out *o)
 {
-	fflush(o->f);
+	pthread_mutex_lock(&o->lock);
+	if (o->fd < 0)
+		fflush(o->f);
+	else
+		flush_locked(o);
+	pthread_mutex_unlock(&o->lock);
 }
 
 __u64 sg_out_emitted(const struct sg_out *o, unsigned int type)
@@ -314,9 +431,14 @@ __u64 sg_out_emitted(const struct sg_out *o, unsigned int type)
 	return type <= SG_EV_STATS ? __atomic_load_n(&o->emitted[type], __ATOMIC_RELAXED) : 0;
 }
 
-__u64 sg_out_lost(const struct sg_out *o)
+__u64 sg_out_lost(struct sg_out *o)
 {
-	return __atomic_load_n(&o->write_lost, __ATOMIC_RELAXED);
+	__u64 l;
+
+	pthread_mutex_lock(&o->lock);
+	l = o->lost;
+	pthread_mutex_unlock(&o->lock);
+	return l;
 }
 
 void sg_out_event(struct sg_out *o, const struct sg_event *e)
@@ -361,7 +483,9 @@ void sg_out_record_end(struct sg_out *o, struct sg_json *j)
 	int n = sg_json_end(j);
 
 	if (n >= (int)j->cap - 1) {	/* cut: never print half an object */
-		__atomic_fetch_add(&o->write_lost, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&o->lock);
+		o->lost++;
+		pthread_mutex_unlock(&o->lock);
 		return;
 	}
 	j->buf[n++] = '\n';

@@ -23,6 +23,8 @@ struct sg_out_opts {
 struct sg_out;
 
 struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt);
+/* Writes what is left (waiting at most a second for a stalled reader),
+ * says on stderr how many lines were lost, restores the descriptor. */
 void sg_out_free(struct sg_out *o);
 bool sg_out_json(const struct sg_out *o);
 
@@ -30,8 +32,9 @@ bool sg_out_json(const struct sg_out *o);
 void sg_out_event(struct sg_out *o, const struct sg_event *e);
 /* Events emitted so far of one enum sg_event_type (quiet ones included). */
 __u64 sg_out_emitted(const struct sg_out *o, unsigned int type);
-/* Lines lost: writes that failed, records too long to print whole. */
-__u64 sg_out_lost(const struct sg_out *o);
+/* Lines lost: a stalled reader (the buffer was full), writes that failed,
+ * records too long to print whole. */
+__u64 sg_out_lost(struct sg_out *o);
 
 /* Other records. JSON: begin (ts if mono_ns != 0, then type), members
  * with sg_json_*(), end writes the line. Text: sg_out_text(). */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,6 +61,7 @@ static void print_counters(struct sg_out *out, struct sg_tracker *trk, const cha
 			sg_json_u64(&j, sg_counter_name(i), c[i]);
 		if (prev && secs > 0)
 			sg_json_double(&j, "pps", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs, 0);
+		sg_json_u64(&j, "lost_lines", sg_out_lost(out));
 		sg_tracker_counts_json(trk, &j);
 		sg_out_record_end(out, &j);
 		sg_out_flush(out);
@@ -74,6 +77,8 @@ static void print_counters(struct sg_out *out, struct sg_tracker *trk, const cha
 			ADD(" %s=%llu", sg_counter_name(i), (unsigned long long)c[i]);
 	if (prev && secs > 0)
 		ADD(" pps=%.0f", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs);
+	if (sg_out_lost(out))
+		ADD(" lost_lines=%llu", (unsigned long long)sg_out_lost(out));
 #undef ADD
 	if (n < sizeof(line))
 		n += sg_tracker_counts_text(trk, line + n, sizeof(line) - n);
@@ -110,6 +115,84 @@ static int on_event(void *ctx, void *data, size_t len)
 	if (len >= sizeof(struct sg_event))
 		sg_out_event(ctx, data);
 	return 0;
+}
+
+/* Lines the output could not write since the last call: said once a
+ * second as a loss record (which itself may be lost, but is counted). */
+static void report_lost_lines(struct sg_out *out, __u64 *reported, __u64 now)
+{
+	__u64 lost = sg_out_lost(out);
+
+	if (lost == *reported)
+		return;
+	if (sg_out_json(out)) {
+		char buf[256];
+		struct sg_json j;
+
+		sg_out_record_begin(out, &j, buf, sizeof(buf), "loss", now);
+		sg_json_str(&j, "what", "lost_lines");
+		sg_json_u64(&j, "lost", lost - *reported);
+		sg_out_record_end(out, &j);
+	} else {
+		char ts[40];
+
+		sg_out_time(out, now, ts, sizeof(ts));
+		sg_out_text(out, "%s%sLOSS %llu lost_lines", ts, ts[0] ? " " : "",
+			    (unsigned long long)(lost - *reported));
+	}
+	*reported = lost;
+}
+
+/* 1 if the interface we attached to is gone (deleted, or its veth peer's
+ * namespace removed): the kernel dropped our programs with it. */
+static int iface_gone(const struct sg_attach *at)
+{
+	char name[IF_NAMESIZE];
+
+	return !if_indextoname(at->ifindex, name) && errno == ENXIO;
+}
+
+/*
+ * The named network namespace (ip netns) we run in, if any: "removing" it
+ * (ip netns del) only unmounts its name while we keep it alive, with the
+ * interface and our programs in it. Its operator meant it gone: so do we.
+ */
+struct netns_name {
+	char path[300];
+	dev_t dev;
+	ino_t ino;
+};
+
+static void netns_find(struct netns_name *nn)
+{
+	struct stat self, st;
+	struct dirent *d;
+	DIR *dir;
+
+	nn->path[0] = '\0';
+	if (stat("/proc/self/ns/net", &self) || !(dir = opendir("/run/netns")))
+		return;
+	while ((d = readdir(dir))) {
+		char p[sizeof(nn->path)];
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/run/netns/%s", d->d_name);
+		if (!stat(p, &st) && st.st_dev == self.st_dev && st.st_ino == self.st_ino) {
+			snprintf(nn->path, sizeof(nn->path), "%s", p);
+			nn->dev = st.st_dev;
+			nn->ino = st.st_ino;
+			break;
+		}
+	}
+	closedir(dir);
+}
+
+static int netns_removed(const struct netns_name *nn)
+{
+	struct stat st;
+
+	return nn->path[0] && (stat(nn->path, &st) || st.st_dev != nn->dev || st.st_ino != nn->ino);
 }
 
 static int check_kernel(void)
@@ -161,14 +244,12 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_tracker *trk = NULL;
 	struct sg_cookies *ck = NULL;
 	struct sweeper sw = {};
-	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick;
+	struct netns_name nn;
+	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
 	bool sweeper_started = false;
 	int err;
 
 	verbose = cfg->verbose;
-	/* Into a pipe or a file: large writes (the loop flushes every 100 ms). */
-	if (!isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	libbpf_set_print(libbpf_print);
 
 	err = sg_check_iface(cfg->ifname, &at.ifindex);
@@ -257,7 +338,8 @@ int sg_run(const struct sg_config *cfg)
 	}
 	sweeper_started = true;
 
-	start = last_tick = sg_now_ns();
+	netns_find(&nn);
+	start = last_tick = last_sec = sg_now_ns();
 	while (!stop_requested) {
 		__u64 now;
 
@@ -272,7 +354,24 @@ int sg_run(const struct sg_config *cfg)
 		}
 		err = 0;
 		now = sg_now_ns();
+		if (iface_gone(&at)) {
+			fprintf(stderr, "synguard: interface %s (ifindex %d) disappeared; exiting\n", at.ifname,
+				at.ifindex);
+			at.gone = true;
+			err = -ENODEV;
+			break;
+		}
 		sg_cookies_tick(ck, now);
+		if (now - last_sec >= 1000000000ull) {
+			report_lost_lines(out, &lost_reported, now);
+			last_sec = now;
+			if (netns_removed(&nn)) {
+				fprintf(stderr, "synguard: network namespace %s was removed; detaching and exiting\n",
+					nn.path + strlen("/run/netns/"));
+				err = -ENODEV;
+				break;
+			}
+		}
 		/* live output into pipes and files too (stdout is then block-buffered) */
 		sg_out_flush(out);
 		if (cfg->interval > 0 && now - last_tick >= cfg->interval * 1e9) {

@@ -87,6 +87,7 @@ struct sg_attach {
 	bool tc_egress_attached;
 	bool tc_ingress_attached;
 	int tc_egress_fd, tc_ingress_fd;
+	bool gone;		/* the interface disappeared: nothing left to detach */
 };
 int sg_check_iface(const char *ifname, int *ifindex);
 int sg_check_existing_xdp(int ifindex, const char *ifname, bool force);

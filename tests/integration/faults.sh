@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# Faults while attached: the interface deleted, its namespace removed,
+# stdout nobody reads. Helpers are prefixed fl_ (only test_* are run).
+
+# fl_wait_exit PID SECONDS: the exit status of PID if it exits within
+# SECONDS (polled every 50 ms), else fails the test.
+fl_wait_exit() {
+	local pid=$1 secs=$2 i
+	for ((i = 0; i < secs * 20; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			return $?
+		fi
+		sleep 0.05
+	done
+	fail "synguard still running ${secs}s later"
+}
+
+fl_start_bg() {
+	# fl_start_bg ARGS...: synguard on sgs0 (JSON), waits for its start line; sets FL_PID
+	ip netns exec sg_srv "$SG" --json "$@" sgs0 >"$TMPD/sg.out" 2>"$TMPD/sg.err" &
+	FL_PID=$!
+	BG_PIDS+=($FL_PID)
+	for _ in $(seq 100); do
+		grep -q '"type":"start"' "$TMPD/sg.out" 2>/dev/null && return 0
+		kill -0 $FL_PID 2>/dev/null || fail "synguard exited early: $(cat "$TMPD/sg.err")"
+		sleep 0.05
+	done
+	fail "synguard did not start: $(cat "$TMPD/sg.err")"
+}
+
+test_fault_interface_deleted() {
+	local rc t0 ms
+	ns_setup
+	fl_start_bg --mode monitor
+	t0=$(date +%s%N)
+	ip -n sg_srv link del sgs0
+	fl_wait_exit $FL_PID 2; rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	((rc == 1)) || fail "exit status $rc after the interface was deleted"
+	[[ $(wc -l <"$TMPD/sg.err") -eq 1 ]] && grep -q 'sgs0.*disappeared' "$TMPD/sg.err" ||
+		fail "expected one line saying sgs0 disappeared: $(cat "$TMPD/sg.err")"
+	info "interface deleted: exit 1 after $ms ms: $(cat "$TMPD/sg.err")"
+}
+
+test_fault_namespace_removed() {
+	local rc t0 ms
+	ns_setup
+	fl_start_bg --mode protect --ports 8080
+	t0=$(date +%s%N)
+	ip netns del sg_srv
+	fl_wait_exit $FL_PID 2; rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	((rc == 1)) || fail "exit status $rc after the namespace was removed"
+	[[ $(wc -l <"$TMPD/sg.err") -eq 1 ]] && grep -q 'sg_srv was removed' "$TMPD/sg.err" ||
+		fail "expected one line saying sg_srv was removed: $(cat "$TMPD/sg.err")"
+	# with its last user gone the namespace, its veth and our programs are gone
+	ip -n sg_cli link show sgc0 >/dev/null 2>&1 &&
+		{ sleep 1; ip -n sg_cli link show sgc0 >/dev/null 2>&1; } && fail "the veth pair outlived the namespace"
+	info "namespace removed: exit 1 after $ms ms: $(cat "$TMPD/sg.err")"
+}
+
+# stdout is a pipe nobody reads while SYNs stream in (every one printed):
+# synguard's loop never blocks on it (its --duration timer ends while the
+# reader still sleeps), the lines that did not fit are dropped whole and
+# counted (said on stderr), and what the reader gets is whole JSON.
+test_fault_stdout_blocked() {
+	local lost lines t0 secs smac bad
+	NS_PEER_XDP=$SG_ROOT/build/xdp_sink.bpf.o ns_setup
+	ip -n sg_srv route add 10.99.0.0/16 via $CLI4
+	t0=$(date +%s%N)
+	# stdout: a pipe whose reader sleeps 14 s, then reads everything
+	ip netns exec sg_srv "$SG" --json --syn-summary 100000000 -i 0.5 --duration 6 sgs0 \
+		2>"$TMPD/sg.err" > >(sleep 14; cat >"$TMPD/sg.out"; touch "$TMPD/read.done") &
+	FL_PID=$!
+	BG_PIDS+=($FL_PID)
+	sleep 1
+	kill -0 $FL_PID 2>/dev/null || fail "synguard exited: $(cat "$TMPD/sg.err")"
+	smac=$(ip -n sg_srv -j link show sgs0 | jq -r '.[0].address')
+	# 40000 spoofed SYNs to a closed port: each a printed transition
+	cli timeout 30 "$FLOOD" -i sgc0 --dst $SRV4 --dport 8080 --src 10.99.0.0/16 --dst-mac "$smac" \
+		--count 40000 --rate 40000 --duration 5 >"$TMPD/flood" 2>&1 || fail "synflood failed: $(cat "$TMPD/flood")"
+	fl_wait_exit $FL_PID 10
+	(($? == 0)) || fail "synguard: exit status $? ($(cat "$TMPD/sg.err"))"
+	secs=$((($(date +%s%N) - t0) / 1000000000))
+	((secs < 12)) || fail "synguard took ${secs}s to finish a 6 s run: it waited for the reader"
+	for _ in $(seq 200); do	# the reader: done 14 s after the start
+		[[ -e $TMPD/read.done ]] && break
+		sleep 0.1
+	done
+	[[ -e $TMPD/read.done ]] || fail "the reader did not finish"
+	lost=$(grep -oE '[0-9]+ output lines lost' "$TMPD/sg.err" | grep -oE '^[0-9]+')
+	lines=$(wc -l <"$TMPD/sg.out")
+	bad=$(grep -cv '^{.*}$' "$TMPD/sg.out")
+	info "stdout unread for 14 s: synguard finished its 6 s run in ${secs}s; the reader got $lines lines, ${lost:-no} lines counted lost"
+	((bad == 0)) || fail "$bad lines are not whole JSON objects"
+	[[ -n $lost && $lost -gt 0 ]] || fail "no lines counted lost: $(cat "$TMPD/sg.err")"
+	((lines + lost >= 40000)) || fail "$lines read + $lost lost < 40000 SYN lines: lines lost silently"
+	return 0
+}
