@@ -6,9 +6,11 @@
  * one line per write, whichever thread writes it; events counted by type;
  * lines a failed write lost counted, never silent.
  */
+#define _GNU_SOURCE	/* memrchr() */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -335,13 +337,26 @@ static __u64 count_lines(const char *p, size_t n)
 }
 
 /* Write what the buffer holds; keep what the descriptor would not take
- * now (EAGAIN). With lock held. */
+ * now (EAGAIN). Whole lines of at most PIPE_BUF bytes per write: a pipe
+ * takes such a write all or nothing, so a reader never sees half a line,
+ * even of a run that gave up on it. With lock held. */
 static void flush_locked(struct sg_out *o)
 {
 	size_t off = 0;
 
 	while (off < o->len) {
-		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+		size_t n = o->len - off;
+		ssize_t w;
+
+		if (n > PIPE_BUF) {
+			const char *nl = memrchr(o->buf + off, '\n', PIPE_BUF);
+
+			if (nl)
+				n = nl + 1 - (o->buf + off);
+			else if ((nl = memchr(o->buf + off, '\n', n)))
+				n = nl + 1 - (o->buf + off);	/* one line longer than PIPE_BUF */
+		}
+		w = write(o->fd, o->buf + off, n);
 
 		if (w > 0) {
 			off += w;
