@@ -32,11 +32,6 @@
 #define SG_SYNPROXY_H
 
 #include "synguard.h"
-
-struct sg_cookie_key;
-struct sg_cookie_in;
-__u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t, __u32 mss_idx);
-#define SG_COOKIE_MAC sg_ck_mac /* sg_cookie_make/check call the global function below */
 #include "sg_cookie.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
@@ -125,7 +120,8 @@ static __always_inline struct sg_port_stats *sg_ck_port_stats(__u32 port)
 }
 
 /* ---- the cookie MAC: a global function, so the verifier walks SipHash
- * once, not once per caller state. ---- */
+ * once, not once per caller state; the MAC sg_cookie_make/check are
+ * given below. ---- */
 
 __noinline __u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t,
 			   __u32 mss_idx)
@@ -451,7 +447,7 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	mss_idx = sg_mss_idx(mss, family);
 	/* The MSS index is covered by the MAC: hash after the option parse,
 	 * in the global sg_ck_mac() (verified once). */
-	cookie = sg_cookie_make(&sec->key[slot], slot, &sc->in, now, mss_idx);
+	cookie = sg_cookie_make(sg_ck_mac, &sec->key[slot], slot, &sc->in, now, mss_idx);
 
 	ws = oc.o.has_ws && sg_ck_allow_ws ? oc.o.wscale : -1;
 	sack = oc.o.sack_ok && sg_ck_allow_sack;
@@ -525,7 +521,7 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		return SG_SP_CONTINUE;
 	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
-	r = sg_cookie_check(sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
+	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
 
 	if (r == SG_COOKIE_OK) {
 		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };

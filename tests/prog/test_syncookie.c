@@ -323,7 +323,7 @@ static void check_synack(struct h_ctx *h, const struct syn_case *sc, const struc
 
 	get_keys(h, &sec);
 	cookie_in(&ci, sc->family, cli, srv, 40000, port_open, 0x11223344);
-	CHECK(sg_cookie_check(sec.key, &ci, s.seq, mono_ns(), &idx) == SG_COOKIE_OK,
+	CHECK(sg_cookie_check(sg_cookie_mac, sec.key, &ci, s.seq, mono_ns(), &idx) == SG_COOKIE_OK,
 	      "    seq 0x%08x is a valid cookie", s.seq);
 	{
 		__u16 cm = sc->c_mss ? sc->mss_val : (sc->family == 6 ? 1220 : 536);
@@ -414,8 +414,8 @@ static __u32 make_cookie(struct h_ctx *h, int family, __u32 isn, __u64 now, int 
 	get_keys(h, &sec);
 	cookie_in(&ci, family, family == 6 ? "fd00::2" : "10.1.0.2",
 		  family == 6 ? "fd00::1" : "10.1.0.1", 40000, port_open, isn);
-	return sg_cookie_make(&sec.key[slot < 0 ? sec.cur : slot], slot < 0 ? sec.cur : slot, &ci,
-			      now, 6);
+	return sg_cookie_make(sg_cookie_mac, &sec.key[slot < 0 ? sec.cur : slot], slot < 0 ? sec.cur : slot,
+			      &ci, now, 6);
 }
 
 /*
