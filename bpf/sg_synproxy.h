@@ -60,42 +60,6 @@ const volatile __u16 sg_ck_mss6 = 1440;		/* (MTU - 60) */
 
 #define SG_SYNACK_WINDOW	65535
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_cookie_secrets);
-} sg_ck_secrets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct sg_port_cfg);
-} sg_ck_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct sg_port_stats);
-} sg_ck_stats SEC(".maps");
-
-/*
- * Handshakes handed off whose flow the tracker does not keep (filtered out,
- * tracking off, flow table full), keyed by the client's tuple and ISN: the
- * segments after the handshake's ACK still carry the cookie's ack number
- * and must reach the new socket, not be handed off again. (Tracked flows
- * are recognised by their sg_flows record.) LRU: a forgotten entry only
- * costs the TC handoff's socket lookup once the child socket exists.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct sg_cookie_in);
-	__type(value, __u8);
-} sg_ck_handed SEC(".maps");
-
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym;
 
@@ -286,27 +250,6 @@ static __always_inline int sg_has_listener(struct xdp_md *ctx, struct sg_pkt *p,
 }
 
 /* ---- SYN -> SYN-ACK ---- */
-
-union sg_optbuf {
-	__u8 b[SG_SYNACK_OPT_MAX];
-	__u16 w[SG_SYNACK_OPT_MAX / 2];
-	__u32 d[SG_SYNACK_OPT_MAX / 4];
-};
-
-/* Per-CPU scratch: keeps the SYN path's frames small (sg_xdp's frame plus
- * the deepest call chain must fit in 512 bytes). */
-struct sg_ck_scratch {
-	struct sg_cookie_in in;
-	union sg_optbuf ob;
-	__u32 cookie, isn, olen;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_ck_scratch);
-} sg_ck_scratch SEC(".maps");
 
 /* Turn the frame into our SYN-ACK: l3/l4 offsets, the family, the cookie,
  * the client's ISN and olen option bytes in ob. The frame already has its

@@ -29,55 +29,6 @@ const volatile __u8 cfg_port_filter;		/* 1: only ports in sg_filter_ports */
 const volatile __u8 cfg_addr_filter;		/* 1: only endpoints in sg_filter_addr */
 const volatile __u32 cfg_syn_quiet = 1000;	/* SYN/s per port and CPU before summaries */
 
-struct sg_lpm_key {
-	__u32 prefixlen;	/* 32 (family word) + address prefix */
-	__u32 family;
-	__u32 addr[4];
-};
-
-
-/*
- * Plain hash maps, not LRU: an LRU map evicts silently, a full hash map
- * refuses the insert, which is counted (SG_LOSS_FLOW_FULL/EMBRYO_FULL). The
- * userspace sweeper frees entries as their timers expire.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 262144);	/* --max-flows */
-	__type(key, struct sg_flow_key);
-	__type(value, struct sg_flow);
-} sg_flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);	/* --max-halfopen */
-	__type(key, struct sg_flow_key);
-	__type(value, struct sg_flow);
-} sg_embryo SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u16);
-	__type(value, __u8);
-} sg_filter_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct sg_lpm_key);
-	__type(value, __u8);
-} sg_filter_addr SEC(".maps");
-
-/* Per-CPU SYN windows, indexed by destination port. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct sg_syn_window);
-} sg_syn_rate SEC(".maps");
-
 /*
  * A per-flow busy flag instead of a bpf_spin_lock: the verifier forbids
  * function calls, helper calls and copies of the value while a spin lock is
@@ -112,15 +63,6 @@ static __always_inline void sg_flow_unlock(struct sg_flow *f, int held)
 	if (held)
 		__sync_fetch_and_and((__u64 *)&f->busy, 0xffffffff00000000ull);
 }
-
-/* Ports with a summarised (quiet) SYN window: the userspace sweeper emits
- * the last window's summary once a flood stops (no SYN rolls it over). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u64);
-} sg_quiet_ports SEC(".maps");
 
 static __always_inline int sg_addr_match(__u8 family, const __u32 *a)
 {
@@ -232,38 +174,6 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 	}
 	return 0;
 }
-
-/* One segment, as the state machine needs it. */
-struct sg_seg {
-	__u64 now;
-	__u32 seq, ack, len;
-	__u16 window;
-	__u8 flags;		/* TCP flags */
-	__u8 lo;		/* the sender is the key's 'lo' endpoint */
-	__u8 cookie;		/* a valid synguard cookie ACK */
-	__u8 tfo;		/* a SYN's Fast Open option */
-	__u16 dport;
-	__u8 pad2[4];
-};
-
-/*
- * Per-CPU working space of one tracking pass: the BPF stack (512 bytes for
- * the whole call chain) is spent by the parser and the cookie path.
- * Programs do not preempt each other on one CPU, so one entry per CPU is safe.
- */
-struct sg_track_work {
-	struct sg_flow nf;		/* a new flow's record */
-	struct sg_fsm_out out;
-	struct sg_seg seg;
-	struct sg_flow_key k;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_track_work);
-} sg_track_work SEC(".maps");
 
 /* sg_flow_step() result bits */
 #define SG_STEP_ESTABLISHED	0x1	/* a side is ESTABLISHED or beyond */
