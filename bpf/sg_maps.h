@@ -60,11 +60,11 @@ struct {
 
 /*
  * Handshakes handed off whose flow the tracker does not keep (filtered out,
- * tracking off, flow table full), keyed by the client's tuple and ISN: the
- * segments after the handshake's ACK still carry the cookie's ack number
- * and must reach the new socket, not be handed off again. (Tracked flows
- * are recognised by their sg_flows record.) LRU: a forgotten entry only
- * costs the TC handoff's socket lookup once the child socket exists.
+ * flow table full), keyed by the client's tuple and ISN: the segments
+ * after the handshake's ACK still carry the cookie's ack number and must
+ * reach the new socket, not be handed off again. (Tracked flows are
+ * recognised by their sg_flows record.) LRU: a forgotten entry only costs
+ * the TC handoff's socket lookup once the child socket exists.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

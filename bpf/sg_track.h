@@ -23,7 +23,6 @@
 #define SG_TRACK_COOKIE	 0x4	/* a valid synguard cookie ACK */
 
 /* Load-time settings (rodata), written by user/track.c. */
-const volatile __u8 cfg_track = 1;		/* 0: count only, no flow tracking */
 const volatile __u8 cfg_family;			/* 0 any, 4 or 6 */
 const volatile __u8 cfg_port_filter;		/* 1: only ports in sg_filter_ports */
 const volatile __u8 cfg_addr_filter;		/* 1: only endpoints in sg_filter_addr */
@@ -289,7 +288,7 @@ __noinline int sg_track_known(struct sg_pkt *p, struct sg_counters *c)
 	struct sg_flow *f;
 	int lo;
 
-	if (!p || !cfg_track || sg_filtered(p))
+	if (!p || sg_filtered(p))
 		return SG_KNOWN_NONE;
 	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
 	f = bpf_map_lookup_elem(&sg_flows, &k);
@@ -312,8 +311,6 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	int lo, embryo = 0, ret;
 	__u8 fl = p->flags;
 
-	if (!cfg_track)
-		return 0;
 	if (sg_filtered(p)) {
 		sg_count(c, SG_CNT_FILTERED);
 		return 0;
