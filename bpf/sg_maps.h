@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * sg_maps.h - every map of synguard's BPF programs, and the per-CPU
- * counter helpers.
+ * sg_maps.h - every map of synguard's BPF programs, their load-time
+ * settings (.rodata) and the per-CPU counter helpers.
  *
  * One home: what the programs share with each other and with userspace
  * (which finds each map as skel->maps.<name>) is listed here, and the
@@ -15,6 +15,11 @@
 #include "synguard.h"
 #include "sg_flow.h"
 #include "sg_cookie.h"
+
+/* ---- load-time settings ---- */
+
+/* The programs' settings (include/sg_settings.h), set by user/settings.c before load. */
+const volatile struct sg_settings sg_cfg = SG_SETTINGS_DEFAULTS;
 
 /* ---- counters and events ---- */
 

@@ -43,21 +43,6 @@ enum sg_sp_verdict {
 	SG_SP_COOKIE_OK,	/* valid cookie ACK: track as a cookie handshake, pass */
 };
 
-#define SG_CK_MONITOR	0
-#define SG_CK_PROTECT	1
-#define SG_CK_AUTO	2
-
-/* Load-time settings (rodata), written by user/cookie.c. The defaults are
- * monitor mode: the object loaded on its own never changes a packet. */
-const volatile __u8 sg_ck_mode = SG_CK_MONITOR;
-const volatile __u8 sg_ck_explicit;		/* 1: --ports given */
-const volatile __u8 sg_ck_allow_ts = 1;		/* net.ipv4.tcp_timestamps */
-const volatile __u8 sg_ck_allow_sack = 1;	/* net.ipv4.tcp_sack */
-const volatile __u8 sg_ck_allow_ws = 1;		/* net.ipv4.tcp_window_scaling */
-const volatile __u8 sg_ck_wscale = 7;		/* the window scale we advertise */
-const volatile __u16 sg_ck_mss4 = 1460;		/* MSS we advertise (MTU - 40) */
-const volatile __u16 sg_ck_mss6 = 1440;		/* (MTU - 60) */
-
 #define SG_SYNACK_WINDOW	65535
 
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
@@ -392,13 +377,13 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	 * in the global sg_ck_mac() (verified once). */
 	cookie = sg_cookie_make(sg_ck_mac, &sec->key[slot], slot, &sc->in, now, mss_idx);
 
-	ws = oc.o.has_ws && sg_ck_allow_ws ? oc.o.wscale : -1;
-	sack = oc.o.sack_ok && sg_ck_allow_sack;
+	ws = oc.o.has_ws && sg_cfg.allow_ws ? oc.o.wscale : -1;
+	sack = oc.o.sack_ok && sg_cfg.allow_sack;
 	tsval = sg_tsopts_encode((__u32)(now >> 20), ws, sack, 0);
 	__builtin_memset(&sc->ob, 0, sizeof(sc->ob));
-	olen = sg_synack_opts_write(sc->ob.b, &oc.o, family == 4 ? sg_ck_mss4 : sg_ck_mss6,
-				    sg_ck_wscale, tsval, sg_ck_allow_ts, sg_ck_allow_sack,
-				    sg_ck_allow_ws);
+	olen = sg_synack_opts_write(sc->ob.b, &oc.o, family == 4 ? sg_cfg.mss4 : sg_cfg.mss6,
+				    sg_cfg.wscale, tsval, sg_cfg.allow_ts, sg_cfg.allow_sack,
+				    sg_cfg.allow_ws);
 	if (olen > SG_SYNACK_OPT_MAX)
 		return SG_SP_CONTINUE;
 
@@ -480,16 +465,16 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		if (st)
 			st->valid++;
 		m.mss = sg_mss_val(mss_idx);
-		if (sg_parse_opts(ctx, p, &oc) != SG_OPT_BAD && oc.o.has_ts && sg_ck_allow_ts) {
+		if (sg_parse_opts(ctx, p, &oc) != SG_OPT_BAD && oc.o.has_ts && sg_cfg.allow_ts) {
 			int ws, sack, ecn;
 
 			sg_tsopts_decode(oc.o.tsecr, &ws, &sack, &ecn);
 			m.opts = SG_META_TS;
 			m.tsval = oc.o.tsval;
 			m.tsecr = oc.o.tsecr;
-			if (sack && sg_ck_allow_sack)
+			if (sack && sg_cfg.allow_sack)
 				m.opts |= SG_META_SACK;
-			if (ws >= 0 && sg_ck_allow_ws) {
+			if (ws >= 0 && sg_cfg.allow_ws) {
 				m.opts |= SG_META_WS;
 				m.snd_wscale = ws;
 			}
@@ -530,15 +515,15 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 	__u32 flags, seen;
 	int cookies;
 
-	if (sg_ck_mode == SG_CK_MONITOR)
+	if (sg_cfg.mode == SG_MODE_MONITOR)
 		return SG_SP_CONTINUE;
 	pc = bpf_map_lookup_elem(&sg_ck_ports, &port);
 	if (!pc)
 		return SG_SP_CONTINUE;
 	flags = pc->flags;
-	if (sg_ck_explicit && !(flags & SG_PORT_PROTECTED))
+	if (sg_cfg.explicit_ports && !(flags & SG_PORT_PROTECTED))
 		return SG_SP_CONTINUE;
-	cookies = sg_ck_mode == SG_CK_PROTECT || (flags & SG_PORT_COOKIES);
+	cookies = sg_cfg.mode == SG_MODE_PROTECT || (flags & SG_PORT_COOKIES);
 
 	if (tcpf == SG_TCP_SYN) {
 		struct sg_port_stats *st;
@@ -561,7 +546,7 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 			return SG_SP_CONTINUE;
 		/* Without --ports only ports where a listener was seen. */
 		seen = p->family == 4 ? pc->seen4 : pc->seen6;
-		if (!sg_ck_explicit && !seen)
+		if (!sg_cfg.explicit_ports && !seen)
 			return SG_SP_CONTINUE;
 		return sg_sp_ack(ctx, p, c, cookies);
 	}
@@ -582,7 +567,7 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	__u32 tlen;
 	int err;
 
-	if (sg_ck_mode == SG_CK_MONITOR)
+	if (sg_cfg.mode == SG_MODE_MONITOR)
 		return 0;
 	data = (void *)(long)skb->data;
 	mp = (void *)(long)skb->data_meta;
@@ -621,7 +606,7 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	if (m.opts & SG_META_WS) {
 		attrs.wscale_ok = 1;
 		attrs.snd_wscale = m.snd_wscale;
-		attrs.rcv_wscale = sg_ck_wscale > SG_WSCALE_MAX ? SG_WSCALE_MAX : sg_ck_wscale;
+		attrs.rcv_wscale = sg_cfg.wscale > SG_WSCALE_MAX ? SG_WSCALE_MAX : sg_cfg.wscale;
 	}
 	attrs.sack_ok = !!(m.opts & SG_META_SACK);
 	attrs.ecn_ok = 0;

@@ -6,7 +6,7 @@
  *
  * Half-open flows live in their own bounded map (sg_embryo) and move to
  * sg_flows once a side is ESTABLISHED, so a SYN flood churns sg_embryo and
- * never evicts established flows. Above cfg_syn_quiet SYNs per second per
+ * never evicts established flows. Above sg_cfg.syn_quiet SYNs per second per
  * port (per CPU), new handshakes are not printed one by one: a per-port
  * SG_EV_SYN_SUMMARY is emitted each second instead.
  */
@@ -21,12 +21,6 @@
 #define SG_TRACK_INGRESS 0x1
 #define SG_TRACK_EGRESS	 0x2
 #define SG_TRACK_COOKIE	 0x4	/* a valid synguard cookie ACK */
-
-/* Load-time settings (rodata), written by user/track.c. */
-const volatile __u8 cfg_family;			/* 0 any, 4 or 6 */
-const volatile __u8 cfg_port_filter;		/* 1: only ports in sg_filter_ports */
-const volatile __u8 cfg_addr_filter;		/* 1: only endpoints in sg_filter_addr */
-const volatile __u32 cfg_syn_quiet = 1000;	/* SYN/s per port and CPU before summaries */
 
 /*
  * A per-flow busy flag instead of a bpf_spin_lock: the verifier forbids
@@ -77,15 +71,15 @@ static __always_inline int sg_addr_match(__u8 family, const __u32 *a)
 /* 1 if the segment is outside the -4/-6/-p/-a filters. */
 static __always_inline int sg_filtered(const struct sg_pkt *p)
 {
-	if (cfg_family && cfg_family != p->family)
+	if (sg_cfg.family && sg_cfg.family != p->family)
 		return 1;
-	if (cfg_port_filter) {
+	if (sg_cfg.port_filter) {
 		__u16 sp = p->sport, dp = p->dport;
 
 		if (!bpf_map_lookup_elem(&sg_filter_ports, &sp) && !bpf_map_lookup_elem(&sg_filter_ports, &dp))
 			return 1;
 	}
-	if (cfg_addr_filter && !sg_addr_match(p->family, p->saddr) && !sg_addr_match(p->family, p->daddr))
+	if (sg_cfg.addr_filter && !sg_addr_match(p->family, p->saddr) && !sg_addr_match(p->family, p->daddr))
 		return 1;
 	return 0;
 }
@@ -166,7 +160,7 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 		w->quiet = 0;
 	}
 	w->syns++;
-	if (w->syns > cfg_syn_quiet) {
+	if (w->syns > sg_cfg.syn_quiet) {
 		if (!w->quiet++)
 			bpf_map_update_elem(&sg_quiet_ports, &idx, &win, BPF_ANY);
 		return 1;

@@ -11,6 +11,7 @@
 #define SYNGUARD_H
 
 #include "sg_types.h"
+#include "sg_settings.h"
 
 #define SG_VERSION "0.1.0"
 

@@ -14,7 +14,6 @@
 #define SG_MAX_CIDRS 8
 
 enum sg_xdp_mode { SG_XDP_NATIVE = 0, SG_XDP_SKB };
-enum sg_mode { SG_MODE_MONITOR = 0, SG_MODE_PROTECT, SG_MODE_AUTO };
 enum sg_ts_style { SG_TS_TIME = 0, SG_TS_NONE, SG_TS_ISO, SG_TS_UNIX };
 
 struct sg_cidr {
@@ -92,8 +91,8 @@ int sg_attach_tc(struct sg_attach *a, int egress_fd, int ingress_fd);
 void sg_detach_all(struct sg_attach *a);
 
 /*
- * Feature modules. Each has: preload (before the BPF object is loaded: set
- * rodata, check preconditions; non-zero = refuse to start), postload (fill
+ * Feature modules. Each has: preload (before the BPF object is loaded: size
+ * maps, check preconditions; non-zero = refuse to start), postload (fill
  * maps), tick (called from the event loop about every 100 ms) and summary.
  */
 struct synguard_bpf;
@@ -105,6 +104,11 @@ int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
 int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
 void sg_track_tick(struct synguard_bpf *skel, const struct sg_config *cfg, __u64 now_ns);
 void sg_track_summary(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* settings.c: the one writer of the BPF programs' load-time settings
+ * (struct sg_settings): call between open and load, before the preloads. */
+void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* net.ipv4.<name> of the current network namespace: 0, or -errno. */
+int sg_read_sysctl(const char *name, int *val);
 /* Events printed so far, by enum sg_event_type (quiet ones included). */
 extern __u64 sg_emitted[SG_EV_STATS + 1];
 /* Flow counts by state from the last sweep, for the stats line. */

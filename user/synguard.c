@@ -417,6 +417,7 @@ int sg_run(struct sg_config *c)
 		fprintf(stderr, "synguard: opening BPF object failed: %s\n", strerror(-err));
 		goto out;
 	}
+	sg_settings_apply(skel, &cfg);
 	if (sg_track_preload(skel, &cfg) || sg_cookie_preload(skel, &cfg)) {
 		err = -EINVAL;
 		goto out;

@@ -33,12 +33,6 @@ __u64 sg_emitted[SG_EV_STATS + 1];
 
 int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
-	struct synguard_bpf__rodata *ro = skel->rodata;
-
-	ro->cfg_family = cfg->only4 ? 4 : cfg->only6 ? 6 : 0;
-	ro->cfg_port_filter = cfg->nports > 0;
-	ro->cfg_addr_filter = cfg->ncidrs > 0;
-	ro->cfg_syn_quiet = cfg->syn_threshold;
 	if (bpf_map__set_max_entries(skel->maps.sg_flows, cfg->max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.sg_embryo, cfg->max_embryonic)) {
 		fprintf(stderr, "synguard: cannot size the flow tables\n");

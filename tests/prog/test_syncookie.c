@@ -40,15 +40,17 @@ static void configure(struct synguard_bpf *skel, void *arg)
 {
 	struct ck_cfg *c = arg;
 
-	skel->rodata->sg_ck_mode = 1;		/* protect */
-	skel->rodata->sg_ck_explicit = 1;	/* --ports */
-	skel->rodata->sg_ck_allow_ts = c->ts;
-	skel->rodata->sg_ck_allow_sack = c->sack;
-	skel->rodata->sg_ck_allow_ws = c->ws;
-	skel->rodata->sg_ck_wscale = 7;
-	skel->rodata->sg_ck_mss4 = 1460;
-	skel->rodata->sg_ck_mss6 = 1440;
-	skel->rodata->cfg_port_filter = c->untracked;
+	struct sg_settings *s = &skel->rodata->sg_cfg;
+
+	s->mode = SG_MODE_PROTECT;
+	s->explicit_ports = 1;	/* --ports */
+	s->allow_ts = c->ts;
+	s->allow_sack = c->sack;
+	s->allow_ws = c->ws;
+	s->wscale = 7;
+	s->mss4 = 1460;
+	s->mss6 = 1440;
+	s->port_filter = c->untracked;
 }
 
 static __u64 mono_ns(void)
