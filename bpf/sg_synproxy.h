@@ -32,6 +32,7 @@
 #define SG_SYNPROXY_H
 
 #include "synguard.h"
+#include "sg_defs.h"
 #include "sg_cookie.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
@@ -44,6 +45,12 @@ enum sg_sp_verdict {
 };
 
 #define SG_SYNACK_WINDOW	65535
+#define SG_SYNACK_TTL		64	/* our SYN-ACKs' TTL / hop limit */
+#define SG_IP4_VER_IHL		0x4500	/* IPv4 word 0: version 4, IHL 5 (no options), TOS 0 */
+
+/* Bounds the verifier needs on frame offsets; real headers are far shorter. */
+#define SG_L3_OFF_MAX		64	/* the IP header's offset */
+#define SG_OPT_OFF_MAX		1024	/* the first TCP option byte's offset */
 
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym;
@@ -99,7 +106,7 @@ static long sg_opt_cb(__u32 i, void *arg)
 	__u32 off = oc->opt_off;
 	int r;
 
-	if (off > 1024) {
+	if (off > SG_OPT_OFF_MAX) {
 		oc->res = SG_OPT_BAD;
 		return 1;
 	}
@@ -123,7 +130,7 @@ static __always_inline int sg_opts_fast(struct xdp_md *ctx, const struct sg_pkt 
 	__u32 off = p->l4_off + 20;
 	__u8 *q;
 
-	if (off > 1024)
+	if (off > SG_OPT_OFF_MAX)
 		return 0;
 	q = (__u8 *)data + off;
 	if (p->tcp_hlen == 40) {
@@ -252,7 +259,7 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 	__u64 sum = 0;
 	__u8 mac[6];
 
-	if (l3 > 64 || olen > SG_SYNACK_OPT_MAX)
+	if (l3 > SG_L3_OFF_MAX || olen > SG_SYNACK_OPT_MAX)
 		return SG_SP_DROP;
 	tcplen = 20 + olen;
 	if ((void *)(eth + 1) > end)
@@ -272,15 +279,15 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 		d = ip->daddr;
 		ip->saddr = d;
 		ip->daddr = s;
-		*(__u16 *)ip = bpf_htons(0x4500);	/* version, IHL 5, TOS 0 */
+		*(__u16 *)ip = bpf_htons(SG_IP4_VER_IHL);
 		ip->tot_len = bpf_htons(20 + tcplen);
 		ip->id = 0;
-		ip->frag_off = bpf_htons(0x4000);	/* DF */
-		ip->ttl = 64;
-		ip->protocol = SG_IPPROTO_TCP;
+		ip->frag_off = bpf_htons(SG_IP_DF);
+		ip->ttl = SG_SYNACK_TTL;
+		ip->protocol = IPPROTO_TCP;
 		ip->check = 0;
-		isum = bpf_htons(0x4500) + (__u64)bpf_htons(20 + tcplen) + bpf_htons(0x4000) +
-		       bpf_htons(64 << 8 | SG_IPPROTO_TCP) + sg_sum32(s) + sg_sum32(d);
+		isum = bpf_htons(SG_IP4_VER_IHL) + (__u64)bpf_htons(20 + tcplen) + bpf_htons(SG_IP_DF) +
+		       bpf_htons(SG_SYNACK_TTL << 8 | IPPROTO_TCP) + sg_sum32(s) + sg_sum32(d);
 		ip->check = sg_fold(isum);
 		sum = sg_sum32(s) + sg_sum32(d);
 		tcp = (void *)(ip + 1);
@@ -301,8 +308,8 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 		}
 		*(__u32 *)ip6 = bpf_htonl(0x60000000);	/* version, TC 0, no flow label */
 		ip6->payload_len = bpf_htons(tcplen);
-		ip6->nexthdr = SG_IPPROTO_TCP;
-		ip6->hop_limit = 64;
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->hop_limit = SG_SYNACK_TTL;
 		tcp = (void *)(ip6 + 1);
 	}
 	if ((void *)(tcp + 1) > end)
@@ -328,7 +335,7 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 		*w = ob->d[i];
 	}
 	/* pseudo header + TCP header; option bytes past olen are zero */
-	sum += bpf_htons(SG_IPPROTO_TCP) + (__u64)bpf_htons(tcplen) + sport + dport +
+	sum += bpf_htons(IPPROTO_TCP) + (__u64)bpf_htons(tcplen) + sport + dport +
 	       sg_sum32(bpf_htonl(cookie)) + sg_sum32(bpf_htonl(isn + 1)) +
 	       bpf_htons(((tcplen / 4) << 12) | SG_TCP_SYN | SG_TCP_ACK) + bpf_htons(SG_SYNACK_WINDOW);
 #pragma unroll
@@ -352,7 +359,7 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 
 	/* Only plain headers: IPv4 without options, IPv6 without extensions. */
 	hl = family == 4 ? 20 : 40;
-	if (l4 != l3 + hl || l3 > 64)
+	if (l4 != l3 + hl || l3 > SG_L3_OFF_MAX)
 		return SG_SP_CONTINUE;
 	sec = bpf_map_lookup_elem(&sg_ck_secrets, &zero);
 	sc = bpf_map_lookup_elem(&sg_ck_scratch, &zero);
@@ -568,34 +575,34 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	int err;
 
 	if (sg_cfg.mode == SG_MODE_MONITOR)
-		return 0;
+		return TC_ACT_OK;
 	data = (void *)(long)skb->data;
 	mp = (void *)(long)skb->data_meta;
 	if ((void *)(mp + 1) > data || mp->magic != SG_META_MAGIC)
-		return 0; /* TC_ACT_OK */
+		return TC_ACT_OK;
 	m = *mp;
 	c = sg_cnt();
 	end = (void *)(long)skb->data_end;
 	if (sg_parse(data, end, &p) != SG_P_TCP) {
 		sg_count(c, SG_CNT_HANDOFF_FAIL);
-		return 0;
+		return TC_ACT_OK;
 	}
 	sg_tuple(&p, &t, &tlen);
 	skc = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!skc) {
 		sg_count(c, SG_CNT_HANDOFF_FAIL);	/* no listener any more */
-		return 0;
+		return TC_ACT_OK;
 	}
 	if (skc->state != BPF_TCP_LISTEN) {
 		/* The child exists already (a data segment after the ACK). */
 		bpf_sk_release(skc);
-		return 0;
+		return TC_ACT_OK;
 	}
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp) {
 		bpf_sk_release(skc);
 		sg_count(c, SG_CNT_HANDOFF_FAIL);
-		return 0;
+		return TC_ACT_OK;
 	}
 	attrs.mss = m.mss;
 	if (m.opts & SG_META_TS) {
@@ -614,7 +621,7 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	err = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs, sizeof(attrs));
 	bpf_sk_release(skc);
 	sg_count(c, err ? SG_CNT_HANDOFF_FAIL : SG_CNT_COOKIE_HANDOFF);
-	return 0;
+	return TC_ACT_OK;
 }
 
 #endif /* SG_SYNPROXY_H */

@@ -14,6 +14,7 @@
 #define SG_TRACK_H
 
 #include "synguard.h"
+#include "sg_defs.h"
 #include "sg_flow.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
@@ -231,16 +232,16 @@ __noinline int sg_track_new(struct sg_track_work *w)
 		err = bpf_map_update_elem(&sg_embryo, &w->k, &w->nf, BPF_NOEXIST);
 		if (err) {
 			/* -EEXIST: another CPU created it this instant (not a loss) */
-			if (err != -17)
+			if (err != -EEXIST)
 				sg_count(c, SG_LOSS_EMBRYO_FULL);
 			return 0;
 		}
 	} else {
 		err = bpf_map_update_elem(&sg_flows, &w->k, &w->nf, BPF_NOEXIST);
 		if (err) {
-			if (err != -17)
+			if (err != -EEXIST)
 				sg_count(c, SG_LOSS_FLOW_FULL);
-			return err == -17;
+			return err == -EEXIST;
 		}
 		in_flows = 1;
 	}
