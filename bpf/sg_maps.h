@@ -13,6 +13,7 @@
 #define SG_MAPS_H
 
 #include "synguard.h"
+#include "sg_settings.h"
 #include "sg_flow.h"
 #include "sg_cookie.h"
 
@@ -91,7 +92,7 @@ struct {
 /* Flows with an endpoint ESTABLISHED or beyond; sized by --max-flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 262144);	/* --max-flows */
+	__uint(max_entries, SG_MAX_FLOWS_DEFAULT);
 	__type(key, struct sg_flow_key);
 	__type(value, struct sg_flow);
 } sg_flows SEC(".maps");
@@ -99,7 +100,7 @@ struct {
 /* Handshakes in progress; sized by --max-halfopen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);	/* --max-halfopen */
+	__uint(max_entries, SG_MAX_HALFOPEN_DEFAULT);
 	__type(key, struct sg_flow_key);
 	__type(value, struct sg_flow);
 } sg_embryo SEC(".maps");
@@ -107,21 +108,15 @@ struct {
 /* -p: the ports tracked (either side); consulted when the port filter is on. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, SG_MAX_PORTS);
 	__type(key, __u16);
 	__type(value, __u8);
 } sg_filter_ports SEC(".maps");
 
-struct sg_lpm_key {
-	__u32 prefixlen;	/* 32 (family word) + address prefix */
-	__u32 family;
-	__u32 addr[4];
-};
-
 /* -a: the networks tracked (either endpoint); consulted when the address filter is on. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 8);
+	__uint(max_entries, SG_MAX_CIDRS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sg_lpm_key);
 	__type(value, __u8);
@@ -139,7 +134,7 @@ struct {
  * the last window's summary once a flood stops (no SYN rolls it over). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, SG_QUIET_PORTS_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } sg_quiet_ports SEC(".maps");

@@ -134,7 +134,7 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 {
 	__u32 idx = dport;
 	struct sg_syn_window *w = bpf_map_lookup_elem(&sg_syn_rate, &idx);
-	__u64 win = now >> 30;
+	__u64 win = now >> SG_SYN_WINDOW_SHIFT;
 
 	if (!w)
 		return 0;

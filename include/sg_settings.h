@@ -16,7 +16,7 @@
 #ifndef SG_SETTINGS_H
 #define SG_SETTINGS_H
 
-#include "sg_types.h"
+#include "synguard.h"
 
 /* --mode: what the XDP program may do to SYNs and ACKs. */
 enum sg_mode {
@@ -60,7 +60,7 @@ struct sg_settings {
 	.family = 0,				\
 	.port_filter = 0,			\
 	.addr_filter = 0,			\
-	.syn_quiet = 1000,			\
+	.syn_quiet = SG_SYN_THRESHOLD_DEFAULT,	\
 }
 
 #endif /* SG_SETTINGS_H */

@@ -9,9 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "synguard.h"
-
-#define SG_MAX_PORTS 64
-#define SG_MAX_CIDRS 8
+#include "sg_settings.h"
 
 enum sg_xdp_mode { SG_XDP_NATIVE = 0, SG_XDP_SKB };
 enum sg_ts_style { SG_TS_TIME = 0, SG_TS_NONE, SG_TS_ISO, SG_TS_UNIX };

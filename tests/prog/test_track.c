@@ -903,9 +903,7 @@ static void sc_filter_addr(void)
 	struct flow out = { 4, "10.0.0.2", "10.0.0.1", 40002, 8080, 0 };
 	struct flow in6 = { 6, "2001:db8:1::5", "fd00::1", 40003, 443, 0 };	/* client in 2001:db8:1::/48 */
 	struct flow out6 = { 6, "2001:db8:2::5", "fd00::1", 40004, 443, 0 };
-	struct {
-		__u32 prefixlen, family, addr[4];
-	} k4 = { 32 + 16, 4, { 0 } }, k6 = { 32 + 48, 6, { 0 } };
+	struct sg_lpm_key k4 = { 32 + 16, 4, { 0 } }, k6 = { 32 + 48, 6, { 0 } };
 	__u8 one = 1;
 	int fd;
 
