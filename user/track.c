@@ -51,9 +51,7 @@ int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 			return -1;
 		}
 	for (int i = 0; i < cfg->ncidrs; i++) {
-		struct {
-			__u32 prefixlen, family, addr[4];
-		} k = { .prefixlen = 32 + cfg->cidrs[i].prefix, .family = cfg->cidrs[i].family };
+		struct sg_lpm_key k = { .prefixlen = 32 + cfg->cidrs[i].prefix, .family = cfg->cidrs[i].family };
 
 		memcpy(k.addr, cfg->cidrs[i].addr, sizeof(k.addr));
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_filter_addr), &k, &one, BPF_ANY)) {
@@ -176,13 +174,13 @@ static void flush_syn_summaries(struct synguard_bpf *skel, __u64 now)
 	int qfd = bpf_map__fd(skel->maps.sg_quiet_ports), rfd = bpf_map__fd(skel->maps.sg_syn_rate);
 	int ncpu = libbpf_num_possible_cpus();
 	struct sg_syn_window *w;
-	__u32 port, next, ports[1024];
+	__u32 port, next, ports[SG_QUIET_PORTS_MAX];
 	int n = 0, err;
 
 	if (ncpu <= 0 || !(w = calloc(ncpu, sizeof(*w))))
 		return;
 	err = bpf_map_get_next_key(qfd, NULL, &next);
-	while (!err && n < 1024) {
+	while (!err && n < SG_QUIET_PORTS_MAX) {
 		ports[n++] = next;
 		port = next;
 		err = bpf_map_get_next_key(qfd, &port, &next);
@@ -194,7 +192,7 @@ static void flush_syn_summaries(struct synguard_bpf *skel, __u64 now)
 		if (bpf_map_lookup_elem(rfd, &ports[i], w))
 			continue;
 		for (int c = 0; c < ncpu; c++) {
-			if (w[c].syns && w[c].win >= now >> 30)
+			if (w[c].syns && w[c].win >= now >> SG_SYN_WINDOW_SHIFT)
 				stale = false;
 			e.syns += w[c].quiet ? w[c].syns : 0;
 			e.valid += w[c].quiet;
