@@ -1,12 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * sg_maps.h - the maps shared by synguard's programs and the per-CPU
- * counter helper.
+ * sg_maps.h - every map of synguard's BPF programs, their load-time
+ * settings (.rodata) and the per-CPU counter helpers.
+ *
+ * One home: what the programs share with each other and with userspace
+ * (which finds each map as skel->maps.<name>) is listed here, and the
+ * feature headers (sg_synproxy.h, sg_track.h) hold only code. Value types
+ * shared with userspace live in include/; those of BPF-only work areas
+ * are defined here, next to their map.
  */
 #ifndef SG_MAPS_H
 #define SG_MAPS_H
 
 #include "synguard.h"
+#include "sg_settings.h"
+#include "sg_flow.h"
+#include "sg_cookie.h"
+
+/* ---- load-time settings ---- */
+
+/* The programs' settings (include/sg_settings.h), set by user/settings.c before load. */
+const volatile struct sg_settings sg_cfg = SG_SETTINGS_DEFAULTS;
+
+/* ---- counters and events ---- */
 
 /* Per-CPU packet counters and drop/loss reasons, indexed by enum sg_counter. */
 struct {
@@ -21,6 +37,167 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24);	/* 16 MiB: ~190k events */
 } sg_events SEC(".maps");
+
+/* ---- SYN cookies (sg_synproxy.h) ---- */
+
+/* The two cookie secrets and the current slot; written by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_cookie_secrets);
+} sg_ck_secrets SEC(".maps");
+
+/* Per destination port: userspace's decision (flags), the listener last seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sg_port_cfg);
+} sg_ck_ports SEC(".maps");
+
+/* Per-CPU cookie counts by destination port (summaries, --mode auto). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sg_port_stats);
+} sg_ck_stats SEC(".maps");
+
+/*
+ * Handshakes handed off whose flow the tracker does not keep (filtered out,
+ * flow table full), keyed by the client's tuple and ISN: the segments
+ * after the handshake's ACK still carry the cookie's ack number and must
+ * reach the new socket, not be handed off again. (Tracked flows are
+ * recognised by their sg_flows record.) LRU: a forgotten entry only costs
+ * the TC handoff's socket lookup once the child socket exists.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sg_cookie_in);
+	__type(value, __u8);
+} sg_ck_handed SEC(".maps");
+
+/* ---- tracking (sg_track.h) ---- */
+
+/*
+ * The flow tables are plain hash maps, not LRU: an LRU map evicts
+ * silently, a full hash map refuses the insert, which is counted
+ * (SG_LOSS_FLOW_FULL/EMBRYO_FULL). The userspace sweeper frees entries as
+ * their timers expire. Half-open flows live apart, so a SYN flood churns
+ * sg_embryo and never evicts established flows.
+ */
+
+/* Flows with an endpoint ESTABLISHED or beyond; sized by --max-flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_FLOWS_DEFAULT);
+	__type(key, struct sg_flow_key);
+	__type(value, struct sg_flow);
+} sg_flows SEC(".maps");
+
+/* Handshakes in progress; sized by --max-halfopen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_HALFOPEN_DEFAULT);
+	__type(key, struct sg_flow_key);
+	__type(value, struct sg_flow);
+} sg_embryo SEC(".maps");
+
+/* -p: the ports tracked (either side); consulted when the port filter is on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} sg_filter_ports SEC(".maps");
+
+/* -a: the networks tracked (either endpoint); consulted when the address filter is on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SG_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sg_lpm_key);
+	__type(value, __u8);
+} sg_filter_addr SEC(".maps");
+
+/* Per-CPU SYN windows, indexed by destination port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sg_syn_window);
+} sg_syn_rate SEC(".maps");
+
+/* Ports with a summarised (quiet) SYN window: the userspace sweeper emits
+ * the last window's summary once a flood stops (no SYN rolls it over). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_QUIET_PORTS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_quiet_ports SEC(".maps");
+
+/* ---- per-CPU work areas ----
+ *
+ * The BPF stack (512 bytes for the whole call chain) is spent by the
+ * parser and the cookie path, so bulky temporaries live in one per-CPU
+ * entry each. Programs do not preempt each other on one CPU, so one entry
+ * per CPU is safe.
+ */
+
+union sg_optbuf {
+	__u8 b[SG_SYNACK_OPT_MAX];
+	__u16 w[SG_SYNACK_OPT_MAX / 2];
+	__u32 d[SG_SYNACK_OPT_MAX / 4];
+};
+
+/* The SYN path's cookie input and SYN-ACK options. */
+struct sg_ck_scratch {
+	struct sg_cookie_in in;
+	union sg_optbuf ob;
+	__u32 cookie, isn, olen;
+};
+
+/* Scratch of the SYN -> SYN-ACK path (sg_sp_syn). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ck_scratch);
+} sg_ck_scratch SEC(".maps");
+
+/* One segment, as the state machine needs it. */
+struct sg_seg {
+	__u64 now;
+	__u32 seq, ack, len;
+	__u16 window;
+	__u8 flags;		/* TCP flags */
+	__u8 lo;		/* the sender is the key's 'lo' endpoint */
+	__u8 cookie;		/* a valid synguard cookie ACK */
+	__u8 tfo;		/* a SYN's Fast Open option */
+	__u16 dport;
+	__u8 pad2[4];
+};
+
+/* Working space of one tracking pass. */
+struct sg_track_work {
+	struct sg_flow nf;		/* a new flow's record */
+	struct sg_fsm_out out;
+	struct sg_seg seg;
+	struct sg_flow_key k;
+};
+
+/* Working space of the tracking pass that may change a flow's states (sg_track). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_track_work);
+} sg_track_work SEC(".maps");
+
+/* ---- counter helpers ---- */
 
 static __always_inline struct sg_counters *sg_cnt(void)
 {

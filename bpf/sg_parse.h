@@ -10,13 +10,7 @@
 #define SG_PARSE_H
 
 #include "synguard.h"
-
-#define SG_ETH_P_IP	0x0800
-#define SG_ETH_P_IPV6	0x86DD
-#define SG_ETH_P_8021Q	0x8100
-#define SG_ETH_P_8021AD	0x88A8
-#define SG_IPPROTO_TCP	6
-
+#include "sg_defs.h"
 
 #define SG_MAX_VLANS	2
 #define SG_MAX_EXTHDRS	4
@@ -59,11 +53,12 @@ static __always_inline __u8 sg_tcp_flags(const struct tcphdr *tcp)
 	return ((const __u8 *)tcp)[13];
 }
 
-/* IPv6 extension headers we skip; a fragment header ends TCP parsing. */
+/* IPv6 extension headers we skip; a fragment header (SG_IPPROTO_FRAGMENT)
+ * ends TCP parsing. */
 static __always_inline int sg_ipv6_is_ext(__u8 nh)
 {
-	return nh == 0 /* hop-by-hop */ || nh == 43 /* routing */ ||
-	       nh == 60 /* dest opts */ || nh == 51 /* AH */;
+	return nh == SG_IPPROTO_HOPOPTS || nh == SG_IPPROTO_ROUTING ||
+	       nh == SG_IPPROTO_DSTOPTS || nh == IPPROTO_AH;
 }
 
 static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p)
@@ -110,10 +105,10 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 		if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl ||
 		    (void *)ip + ihl > data_end)
 			return SG_P_MALFORMED;
-		if (ip->protocol != SG_IPPROTO_TCP)
+		if (ip->protocol != IPPROTO_TCP)
 			return SG_P_OTHER;
 		/* Fragments: only an unfragmented datagram has a TCP header we trust. */
-		if (ip->frag_off & bpf_htons(0x3FFF))
+		if (ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
 			return SG_P_OTHER;
 		p->ip4 = ip;
 		p->family = 4;
@@ -150,15 +145,16 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 				break;
 			if ((void *)(ext + 2) > data_end)
 				return SG_P_MALFORMED;
-			len = nh == 51 ? (ext[1] + 2) * 4 : (ext[1] + 1) * 8;
+			/* AH counts 4-byte words minus 2, the others 8-byte words minus 1 */
+			len = nh == IPPROTO_AH ? (ext[1] + 2) * 4 : (ext[1] + 1) * 8;
 			if (plen < len)
 				return SG_P_MALFORMED;
 			plen -= len;
 			nh = ext[0];
 			off += len;
 		}
-		if (nh != SG_IPPROTO_TCP)
-			return SG_P_OTHER; /* includes fragments (44) and too many ext headers */
+		if (nh != IPPROTO_TCP)
+			return SG_P_OTHER; /* includes fragments and too many ext headers */
 		if (plen < sizeof(struct tcphdr))
 			return SG_P_MALFORMED;
 		p->payload_len = plen;

@@ -32,11 +32,7 @@
 #define SG_SYNPROXY_H
 
 #include "synguard.h"
-
-struct sg_cookie_key;
-struct sg_cookie_in;
-__u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t, __u32 mss_idx);
-#define SG_COOKIE_MAC sg_ck_mac /* sg_cookie_make/check call the global function below */
+#include "sg_defs.h"
 #include "sg_cookie.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
@@ -48,58 +44,13 @@ enum sg_sp_verdict {
 	SG_SP_COOKIE_OK,	/* valid cookie ACK: track as a cookie handshake, pass */
 };
 
-#define SG_CK_MONITOR	0
-#define SG_CK_PROTECT	1
-#define SG_CK_AUTO	2
-
-/* Load-time settings (rodata), written by user/cookie.c. The defaults are
- * monitor mode: the object loaded on its own never changes a packet. */
-const volatile __u8 sg_ck_mode = SG_CK_MONITOR;
-const volatile __u8 sg_ck_explicit;		/* 1: --ports given */
-const volatile __u8 sg_ck_allow_ts = 1;		/* net.ipv4.tcp_timestamps */
-const volatile __u8 sg_ck_allow_sack = 1;	/* net.ipv4.tcp_sack */
-const volatile __u8 sg_ck_allow_ws = 1;		/* net.ipv4.tcp_window_scaling */
-const volatile __u8 sg_ck_wscale = 7;		/* the window scale we advertise */
-const volatile __u16 sg_ck_mss4 = 1460;		/* MSS we advertise (MTU - 40) */
-const volatile __u16 sg_ck_mss6 = 1440;		/* (MTU - 60) */
-
 #define SG_SYNACK_WINDOW	65535
+#define SG_SYNACK_TTL		64	/* our SYN-ACKs' TTL / hop limit */
+#define SG_IP4_VER_IHL		0x4500	/* IPv4 word 0: version 4, IHL 5 (no options), TOS 0 */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_cookie_secrets);
-} sg_ck_secrets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct sg_port_cfg);
-} sg_ck_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct sg_port_stats);
-} sg_ck_stats SEC(".maps");
-
-/*
- * Handshakes handed off whose flow the tracker does not keep (filtered out,
- * tracking off, flow table full), keyed by the client's tuple and ISN: the
- * segments after the handshake's ACK still carry the cookie's ack number
- * and must reach the new socket, not be handed off again. (Tracked flows
- * are recognised by their sg_flows record.) LRU: a forgotten entry only
- * costs the TC handoff's socket lookup once the child socket exists.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct sg_cookie_in);
-	__type(value, __u8);
-} sg_ck_handed SEC(".maps");
+/* Bounds the verifier needs on frame offsets; real headers are far shorter. */
+#define SG_L3_OFF_MAX		64	/* the IP header's offset */
+#define SG_OPT_OFF_MAX		1024	/* the first TCP option byte's offset */
 
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym;
@@ -125,7 +76,8 @@ static __always_inline struct sg_port_stats *sg_ck_port_stats(__u32 port)
 }
 
 /* ---- the cookie MAC: a global function, so the verifier walks SipHash
- * once, not once per caller state. ---- */
+ * once, not once per caller state; the MAC sg_cookie_make/check are
+ * given below. ---- */
 
 __noinline __u32 sg_ck_mac(const struct sg_cookie_key *k, const struct sg_cookie_in *in, __u64 t,
 			   __u32 mss_idx)
@@ -154,7 +106,7 @@ static long sg_opt_cb(__u32 i, void *arg)
 	__u32 off = oc->opt_off;
 	int r;
 
-	if (off > 1024) {
+	if (off > SG_OPT_OFF_MAX) {
 		oc->res = SG_OPT_BAD;
 		return 1;
 	}
@@ -178,7 +130,7 @@ static __always_inline int sg_opts_fast(struct xdp_md *ctx, const struct sg_pkt 
 	__u32 off = p->l4_off + 20;
 	__u8 *q;
 
-	if (off > 1024)
+	if (off > SG_OPT_OFF_MAX)
 		return 0;
 	q = (__u8 *)data + off;
 	if (p->tcp_hlen == 40) {
@@ -291,27 +243,6 @@ static __always_inline int sg_has_listener(struct xdp_md *ctx, struct sg_pkt *p,
 
 /* ---- SYN -> SYN-ACK ---- */
 
-union sg_optbuf {
-	__u8 b[SG_SYNACK_OPT_MAX];
-	__u16 w[SG_SYNACK_OPT_MAX / 2];
-	__u32 d[SG_SYNACK_OPT_MAX / 4];
-};
-
-/* Per-CPU scratch: keeps the SYN path's frames small (sg_xdp's frame plus
- * the deepest call chain must fit in 512 bytes). */
-struct sg_ck_scratch {
-	struct sg_cookie_in in;
-	union sg_optbuf ob;
-	__u32 cookie, isn, olen;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_ck_scratch);
-} sg_ck_scratch SEC(".maps");
-
 /* Turn the frame into our SYN-ACK: l3/l4 offsets, the family, the cookie,
  * the client's ISN and olen option bytes in ob. The frame already has its
  * new length. */
@@ -328,7 +259,7 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 	__u64 sum = 0;
 	__u8 mac[6];
 
-	if (l3 > 64 || olen > SG_SYNACK_OPT_MAX)
+	if (l3 > SG_L3_OFF_MAX || olen > SG_SYNACK_OPT_MAX)
 		return SG_SP_DROP;
 	tcplen = 20 + olen;
 	if ((void *)(eth + 1) > end)
@@ -348,15 +279,15 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 		d = ip->daddr;
 		ip->saddr = d;
 		ip->daddr = s;
-		*(__u16 *)ip = bpf_htons(0x4500);	/* version, IHL 5, TOS 0 */
+		*(__u16 *)ip = bpf_htons(SG_IP4_VER_IHL);
 		ip->tot_len = bpf_htons(20 + tcplen);
 		ip->id = 0;
-		ip->frag_off = bpf_htons(0x4000);	/* DF */
-		ip->ttl = 64;
-		ip->protocol = SG_IPPROTO_TCP;
+		ip->frag_off = bpf_htons(SG_IP_DF);
+		ip->ttl = SG_SYNACK_TTL;
+		ip->protocol = IPPROTO_TCP;
 		ip->check = 0;
-		isum = bpf_htons(0x4500) + (__u64)bpf_htons(20 + tcplen) + bpf_htons(0x4000) +
-		       bpf_htons(64 << 8 | SG_IPPROTO_TCP) + sg_sum32(s) + sg_sum32(d);
+		isum = bpf_htons(SG_IP4_VER_IHL) + (__u64)bpf_htons(20 + tcplen) + bpf_htons(SG_IP_DF) +
+		       bpf_htons(SG_SYNACK_TTL << 8 | IPPROTO_TCP) + sg_sum32(s) + sg_sum32(d);
 		ip->check = sg_fold(isum);
 		sum = sg_sum32(s) + sg_sum32(d);
 		tcp = (void *)(ip + 1);
@@ -377,8 +308,8 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 		}
 		*(__u32 *)ip6 = bpf_htonl(0x60000000);	/* version, TC 0, no flow label */
 		ip6->payload_len = bpf_htons(tcplen);
-		ip6->nexthdr = SG_IPPROTO_TCP;
-		ip6->hop_limit = 64;
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->hop_limit = SG_SYNACK_TTL;
 		tcp = (void *)(ip6 + 1);
 	}
 	if ((void *)(tcp + 1) > end)
@@ -404,7 +335,7 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 		*w = ob->d[i];
 	}
 	/* pseudo header + TCP header; option bytes past olen are zero */
-	sum += bpf_htons(SG_IPPROTO_TCP) + (__u64)bpf_htons(tcplen) + sport + dport +
+	sum += bpf_htons(IPPROTO_TCP) + (__u64)bpf_htons(tcplen) + sport + dport +
 	       sg_sum32(bpf_htonl(cookie)) + sg_sum32(bpf_htonl(isn + 1)) +
 	       bpf_htons(((tcplen / 4) << 12) | SG_TCP_SYN | SG_TCP_ACK) + bpf_htons(SG_SYNACK_WINDOW);
 #pragma unroll
@@ -428,7 +359,7 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 
 	/* Only plain headers: IPv4 without options, IPv6 without extensions. */
 	hl = family == 4 ? 20 : 40;
-	if (l4 != l3 + hl || l3 > 64)
+	if (l4 != l3 + hl || l3 > SG_L3_OFF_MAX)
 		return SG_SP_CONTINUE;
 	sec = bpf_map_lookup_elem(&sg_ck_secrets, &zero);
 	sc = bpf_map_lookup_elem(&sg_ck_scratch, &zero);
@@ -451,15 +382,15 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	mss_idx = sg_mss_idx(mss, family);
 	/* The MSS index is covered by the MAC: hash after the option parse,
 	 * in the global sg_ck_mac() (verified once). */
-	cookie = sg_cookie_make(&sec->key[slot], slot, &sc->in, now, mss_idx);
+	cookie = sg_cookie_make(sg_ck_mac, &sec->key[slot], slot, &sc->in, now, mss_idx);
 
-	ws = oc.o.has_ws && sg_ck_allow_ws ? oc.o.wscale : -1;
-	sack = oc.o.sack_ok && sg_ck_allow_sack;
+	ws = oc.o.has_ws && sg_cfg.allow_ws ? oc.o.wscale : -1;
+	sack = oc.o.sack_ok && sg_cfg.allow_sack;
 	tsval = sg_tsopts_encode((__u32)(now >> 20), ws, sack, 0);
 	__builtin_memset(&sc->ob, 0, sizeof(sc->ob));
-	olen = sg_synack_opts_write(sc->ob.b, &oc.o, family == 4 ? sg_ck_mss4 : sg_ck_mss6,
-				    sg_ck_wscale, tsval, sg_ck_allow_ts, sg_ck_allow_sack,
-				    sg_ck_allow_ws);
+	olen = sg_synack_opts_write(sc->ob.b, &oc.o, family == 4 ? sg_cfg.mss4 : sg_cfg.mss6,
+				    sg_cfg.wscale, tsval, sg_cfg.allow_ts, sg_cfg.allow_sack,
+				    sg_cfg.allow_ws);
 	if (olen > SG_SYNACK_OPT_MAX)
 		return SG_SP_CONTINUE;
 
@@ -525,7 +456,7 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		return SG_SP_CONTINUE;
 	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
-	r = sg_cookie_check(sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
+	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
 
 	if (r == SG_COOKIE_OK) {
 		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };
@@ -541,16 +472,16 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		if (st)
 			st->valid++;
 		m.mss = sg_mss_val(mss_idx);
-		if (sg_parse_opts(ctx, p, &oc) != SG_OPT_BAD && oc.o.has_ts && sg_ck_allow_ts) {
+		if (sg_parse_opts(ctx, p, &oc) != SG_OPT_BAD && oc.o.has_ts && sg_cfg.allow_ts) {
 			int ws, sack, ecn;
 
 			sg_tsopts_decode(oc.o.tsecr, &ws, &sack, &ecn);
 			m.opts = SG_META_TS;
 			m.tsval = oc.o.tsval;
 			m.tsecr = oc.o.tsecr;
-			if (sack && sg_ck_allow_sack)
+			if (sack && sg_cfg.allow_sack)
 				m.opts |= SG_META_SACK;
-			if (ws >= 0 && sg_ck_allow_ws) {
+			if (ws >= 0 && sg_cfg.allow_ws) {
 				m.opts |= SG_META_WS;
 				m.snd_wscale = ws;
 			}
@@ -591,15 +522,15 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 	__u32 flags, seen;
 	int cookies;
 
-	if (sg_ck_mode == SG_CK_MONITOR)
+	if (sg_cfg.mode == SG_MODE_MONITOR)
 		return SG_SP_CONTINUE;
 	pc = bpf_map_lookup_elem(&sg_ck_ports, &port);
 	if (!pc)
 		return SG_SP_CONTINUE;
 	flags = pc->flags;
-	if (sg_ck_explicit && !(flags & SG_PORT_PROTECTED))
+	if (sg_cfg.explicit_ports && !(flags & SG_PORT_PROTECTED))
 		return SG_SP_CONTINUE;
-	cookies = sg_ck_mode == SG_CK_PROTECT || (flags & SG_PORT_COOKIES);
+	cookies = sg_cfg.mode == SG_MODE_PROTECT || (flags & SG_PORT_COOKIES);
 
 	if (tcpf == SG_TCP_SYN) {
 		struct sg_port_stats *st;
@@ -622,7 +553,7 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 			return SG_SP_CONTINUE;
 		/* Without --ports only ports where a listener was seen. */
 		seen = p->family == 4 ? pc->seen4 : pc->seen6;
-		if (!sg_ck_explicit && !seen)
+		if (!sg_cfg.explicit_ports && !seen)
 			return SG_SP_CONTINUE;
 		return sg_sp_ack(ctx, p, c, cookies);
 	}
@@ -643,35 +574,35 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	__u32 tlen;
 	int err;
 
-	if (sg_ck_mode == SG_CK_MONITOR)
-		return 0;
+	if (sg_cfg.mode == SG_MODE_MONITOR)
+		return TC_ACT_OK;
 	data = (void *)(long)skb->data;
 	mp = (void *)(long)skb->data_meta;
 	if ((void *)(mp + 1) > data || mp->magic != SG_META_MAGIC)
-		return 0; /* TC_ACT_OK */
+		return TC_ACT_OK;
 	m = *mp;
 	c = sg_cnt();
 	end = (void *)(long)skb->data_end;
 	if (sg_parse(data, end, &p) != SG_P_TCP) {
 		sg_count(c, SG_CNT_HANDOFF_FAIL);
-		return 0;
+		return TC_ACT_OK;
 	}
 	sg_tuple(&p, &t, &tlen);
 	skc = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!skc) {
 		sg_count(c, SG_CNT_HANDOFF_FAIL);	/* no listener any more */
-		return 0;
+		return TC_ACT_OK;
 	}
 	if (skc->state != BPF_TCP_LISTEN) {
 		/* The child exists already (a data segment after the ACK). */
 		bpf_sk_release(skc);
-		return 0;
+		return TC_ACT_OK;
 	}
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp) {
 		bpf_sk_release(skc);
 		sg_count(c, SG_CNT_HANDOFF_FAIL);
-		return 0;
+		return TC_ACT_OK;
 	}
 	attrs.mss = m.mss;
 	if (m.opts & SG_META_TS) {
@@ -682,7 +613,7 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	if (m.opts & SG_META_WS) {
 		attrs.wscale_ok = 1;
 		attrs.snd_wscale = m.snd_wscale;
-		attrs.rcv_wscale = sg_ck_wscale > SG_WSCALE_MAX ? SG_WSCALE_MAX : sg_ck_wscale;
+		attrs.rcv_wscale = sg_cfg.wscale > SG_WSCALE_MAX ? SG_WSCALE_MAX : sg_cfg.wscale;
 	}
 	attrs.sack_ok = !!(m.opts & SG_META_SACK);
 	attrs.ecn_ok = 0;
@@ -690,7 +621,7 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	err = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs, sizeof(attrs));
 	bpf_sk_release(skc);
 	sg_count(c, err ? SG_CNT_HANDOFF_FAIL : SG_CNT_COOKIE_HANDOFF);
-	return 0;
+	return TC_ACT_OK;
 }
 
 #endif /* SG_SYNPROXY_H */

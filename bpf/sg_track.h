@@ -6,7 +6,7 @@
  *
  * Half-open flows live in their own bounded map (sg_embryo) and move to
  * sg_flows once a side is ESTABLISHED, so a SYN flood churns sg_embryo and
- * never evicts established flows. Above cfg_syn_quiet SYNs per second per
+ * never evicts established flows. Above sg_cfg.syn_quiet SYNs per second per
  * port (per CPU), new handshakes are not printed one by one: a per-port
  * SG_EV_SYN_SUMMARY is emitted each second instead.
  */
@@ -14,6 +14,7 @@
 #define SG_TRACK_H
 
 #include "synguard.h"
+#include "sg_defs.h"
 #include "sg_flow.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
@@ -21,62 +22,6 @@
 #define SG_TRACK_INGRESS 0x1
 #define SG_TRACK_EGRESS	 0x2
 #define SG_TRACK_COOKIE	 0x4	/* a valid synguard cookie ACK */
-
-/* Load-time settings (rodata), written by user/track.c. */
-const volatile __u8 cfg_track = 1;		/* 0: count only, no flow tracking */
-const volatile __u8 cfg_family;			/* 0 any, 4 or 6 */
-const volatile __u8 cfg_port_filter;		/* 1: only ports in sg_filter_ports */
-const volatile __u8 cfg_addr_filter;		/* 1: only endpoints in sg_filter_addr */
-const volatile __u32 cfg_syn_quiet = 1000;	/* SYN/s per port and CPU before summaries */
-
-struct sg_lpm_key {
-	__u32 prefixlen;	/* 32 (family word) + address prefix */
-	__u32 family;
-	__u32 addr[4];
-};
-
-
-/*
- * Plain hash maps, not LRU: an LRU map evicts silently, a full hash map
- * refuses the insert, which is counted (SG_LOSS_FLOW_FULL/EMBRYO_FULL). The
- * userspace sweeper frees entries as their timers expire.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 262144);	/* --max-flows */
-	__type(key, struct sg_flow_key);
-	__type(value, struct sg_flow);
-} sg_flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);	/* --max-halfopen */
-	__type(key, struct sg_flow_key);
-	__type(value, struct sg_flow);
-} sg_embryo SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u16);
-	__type(value, __u8);
-} sg_filter_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct sg_lpm_key);
-	__type(value, __u8);
-} sg_filter_addr SEC(".maps");
-
-/* Per-CPU SYN windows, indexed by destination port. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct sg_syn_window);
-} sg_syn_rate SEC(".maps");
 
 /*
  * A per-flow busy flag instead of a bpf_spin_lock: the verifier forbids
@@ -113,15 +58,6 @@ static __always_inline void sg_flow_unlock(struct sg_flow *f, int held)
 		__sync_fetch_and_and((__u64 *)&f->busy, 0xffffffff00000000ull);
 }
 
-/* Ports with a summarised (quiet) SYN window: the userspace sweeper emits
- * the last window's summary once a flood stops (no SYN rolls it over). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u64);
-} sg_quiet_ports SEC(".maps");
-
 static __always_inline int sg_addr_match(__u8 family, const __u32 *a)
 {
 	struct sg_lpm_key k = { .prefixlen = 32 + (family == 6 ? 128 : 32), .family = family };
@@ -136,15 +72,15 @@ static __always_inline int sg_addr_match(__u8 family, const __u32 *a)
 /* 1 if the segment is outside the -4/-6/-p/-a filters. */
 static __always_inline int sg_filtered(const struct sg_pkt *p)
 {
-	if (cfg_family && cfg_family != p->family)
+	if (sg_cfg.family && sg_cfg.family != p->family)
 		return 1;
-	if (cfg_port_filter) {
+	if (sg_cfg.port_filter) {
 		__u16 sp = p->sport, dp = p->dport;
 
 		if (!bpf_map_lookup_elem(&sg_filter_ports, &sp) && !bpf_map_lookup_elem(&sg_filter_ports, &dp))
 			return 1;
 	}
-	if (cfg_addr_filter && !sg_addr_match(p->family, p->saddr) && !sg_addr_match(p->family, p->daddr))
+	if (sg_cfg.addr_filter && !sg_addr_match(p->family, p->saddr) && !sg_addr_match(p->family, p->daddr))
 		return 1;
 	return 0;
 }
@@ -198,7 +134,7 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 {
 	__u32 idx = dport;
 	struct sg_syn_window *w = bpf_map_lookup_elem(&sg_syn_rate, &idx);
-	__u64 win = now >> 30;
+	__u64 win = now >> SG_SYN_WINDOW_SHIFT;
 
 	if (!w)
 		return 0;
@@ -225,45 +161,13 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 		w->quiet = 0;
 	}
 	w->syns++;
-	if (w->syns > cfg_syn_quiet) {
+	if (w->syns > sg_cfg.syn_quiet) {
 		if (!w->quiet++)
 			bpf_map_update_elem(&sg_quiet_ports, &idx, &win, BPF_ANY);
 		return 1;
 	}
 	return 0;
 }
-
-/* One segment, as the state machine needs it. */
-struct sg_seg {
-	__u64 now;
-	__u32 seq, ack, len;
-	__u16 window;
-	__u8 flags;		/* TCP flags */
-	__u8 lo;		/* the sender is the key's 'lo' endpoint */
-	__u8 cookie;		/* a valid synguard cookie ACK */
-	__u8 tfo;		/* a SYN's Fast Open option */
-	__u16 dport;
-	__u8 pad2[4];
-};
-
-/*
- * Per-CPU working space of one tracking pass: the BPF stack (512 bytes for
- * the whole call chain) is spent by the parser and the cookie path.
- * Programs do not preempt each other on one CPU, so one entry per CPU is safe.
- */
-struct sg_track_work {
-	struct sg_flow nf;		/* a new flow's record */
-	struct sg_fsm_out out;
-	struct sg_seg seg;
-	struct sg_flow_key k;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_track_work);
-} sg_track_work SEC(".maps");
 
 /* sg_flow_step() result bits */
 #define SG_STEP_ESTABLISHED	0x1	/* a side is ESTABLISHED or beyond */
@@ -328,16 +232,16 @@ __noinline int sg_track_new(struct sg_track_work *w)
 		err = bpf_map_update_elem(&sg_embryo, &w->k, &w->nf, BPF_NOEXIST);
 		if (err) {
 			/* -EEXIST: another CPU created it this instant (not a loss) */
-			if (err != -17)
+			if (err != -EEXIST)
 				sg_count(c, SG_LOSS_EMBRYO_FULL);
 			return 0;
 		}
 	} else {
 		err = bpf_map_update_elem(&sg_flows, &w->k, &w->nf, BPF_NOEXIST);
 		if (err) {
-			if (err != -17)
+			if (err != -EEXIST)
 				sg_count(c, SG_LOSS_FLOW_FULL);
-			return err == -17;
+			return err == -EEXIST;
 		}
 		in_flows = 1;
 	}
@@ -379,7 +283,7 @@ __noinline int sg_track_known(struct sg_pkt *p, struct sg_counters *c)
 	struct sg_flow *f;
 	int lo;
 
-	if (!p || !cfg_track || sg_filtered(p))
+	if (!p || sg_filtered(p))
 		return SG_KNOWN_NONE;
 	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
 	f = bpf_map_lookup_elem(&sg_flows, &k);
@@ -402,8 +306,6 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	int lo, embryo = 0, ret;
 	__u8 fl = p->flags;
 
-	if (!cfg_track)
-		return 0;
 	if (sg_filtered(p)) {
 		sg_count(c, SG_CNT_FILTERED);
 		return 0;

@@ -11,12 +11,11 @@
 #include <bpf/bpf_endian.h>
 
 #include "synguard.h"
+#include "sg_defs.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
 #include "sg_synproxy.h"
 #include "sg_track.h"
-
-#define TC_ACT_OK 0
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

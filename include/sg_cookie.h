@@ -179,28 +179,35 @@ SG_INLINE __u32 sg_cookie_mac(const struct sg_cookie_key *k,
 	return (__u32)(sg_siphash24(k, w) >> 38);	/* top 26 bits */
 }
 
-/* The MAC used by make/check; BPF routes it through a global function so
- * the verifier walks SipHash once (bpf/sg_synproxy.h). */
-#ifndef SG_COOKIE_MAC
-#define SG_COOKIE_MAC sg_cookie_mac
-#endif
+/*
+ * The MAC make/check compute, passed explicitly: userspace and the unit
+ * tests pass sg_cookie_mac itself; BPF passes a global function that wraps
+ * it (bpf/sg_synproxy.h's sg_ck_mac), so the verifier walks SipHash once,
+ * not once per caller state. make/check are always inlined, so a BPF
+ * caller's constant argument becomes a direct call.
+ */
+typedef __u32 (*sg_cookie_mac_fn)(const struct sg_cookie_key *k,
+				  const struct sg_cookie_in *in, __u64 t,
+				  __u32 mss_idx);
 
 /* mss_idx fills bits 2:0 and is covered by the MAC (w5), so it cannot be
  * changed without invalidating the cookie. */
-SG_INLINE __u32 sg_cookie_make(const struct sg_cookie_key *k, __u32 slot,
+SG_INLINE __u32 sg_cookie_make(sg_cookie_mac_fn mac,
+			       const struct sg_cookie_key *k, __u32 slot,
 			       const struct sg_cookie_in *in, __u64 now_ns,
 			       __u32 mss_idx)
 {
 	__u64 t = sg_cookie_window(now_ns);
 
-	return SG_COOKIE_MAC(k, in, t, mss_idx) << 6 | (slot & 1) << 5 |
+	return mac(k, in, t, mss_idx) << 6 | (slot & 1) << 5 |
 	       (__u32)(t & 3) << 3 | (mss_idx & SG_MSS_IDX_MAX);
 }
 
 /* cookie = the ACK's ack_seq - 1, in->isn = the ACK's seq - 1, keys = the
- * two-slot secret array. Returns SG_COOKIE_OK and fills *mss_idx, or a
- * negative SG_COOKIE_ERR_*. */
-SG_INLINE int sg_cookie_check(const struct sg_cookie_key keys[2],
+ * two-slot secret array, mac as for sg_cookie_make(). Returns SG_COOKIE_OK
+ * and fills *mss_idx, or a negative SG_COOKIE_ERR_*. */
+SG_INLINE int sg_cookie_check(sg_cookie_mac_fn mac,
+			      const struct sg_cookie_key keys[2],
 			      const struct sg_cookie_in *in, __u32 cookie,
 			      __u64 now_ns, __u32 *mss_idx)
 {
@@ -212,7 +219,7 @@ SG_INLINE int sg_cookie_check(const struct sg_cookie_key keys[2],
 		return SG_COOKIE_ERR_EXPIRED;
 	if (!k->k0 && !k->k1)
 		return SG_COOKIE_ERR_NOKEY;
-	if (SG_COOKIE_MAC(k, in, t_now - age, cookie & SG_MSS_IDX_MAX) != cookie >> 6)
+	if (mac(k, in, t_now - age, cookie & SG_MSS_IDX_MAX) != cookie >> 6)
 		return SG_COOKIE_ERR_HASH;
 	*mss_idx = cookie & SG_MSS_IDX_MAX;
 	return SG_COOKIE_OK;

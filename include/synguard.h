@@ -2,7 +2,8 @@
 /*
  * synguard.h - names and records shared by the BPF programs and userspace:
  * TCP endpoint states, transition causes, packet/drop counters, the
- * configuration the loader writes and the ring-buffer event record.
+ * ring-buffer event record, and the limits and defaults the BPF maps and
+ * the options share. (The load-time settings: sg_settings.h.)
  *
  * One name per concept: sg_state_name() spells a state exactly as the
  * console and the JSON output show it.
@@ -13,6 +14,21 @@
 #include "sg_types.h"
 
 #define SG_VERSION "0.1.0"
+
+/*
+ * Limits and defaults the BPF maps and the options share. The maps are
+ * declared with them (the object loaded on its own gets the defaults); the
+ * loader resizes the two flow tables to --max-flows and --max-halfopen.
+ */
+#define SG_MAX_PORTS		64	/* -p (sg_filter_ports) and --ports list entries */
+#define SG_MAX_CIDRS		8	/* -a networks (sg_filter_addr) */
+#define SG_MAX_FLOWS_DEFAULT	262144	/* --max-flows (sg_flows) */
+#define SG_MAX_HALFOPEN_DEFAULT	65536	/* --max-halfopen (sg_embryo) */
+#define SG_SYN_THRESHOLD_DEFAULT 1000	/* --syn-threshold: --mode auto, SYNs/s per port */
+#define SG_SYN_ALERT_DEFAULT 1000	/* --syn-alert: SYNs/s on the interface */
+#define SG_SYN_SUMMARY_DEFAULT 1000	/* --syn-summary: handshakes/s per port and CPU */
+#define SG_QUIET_PORTS_MAX	1024	/* ports with a summarised SYN window at once (sg_quiet_ports) */
+#define SG_SYN_WINDOW_SHIFT	30	/* SYN-rate window number: ns >> 30 (~1.07 s) */
 
 /* TCP header flag bits (byte 13 of the header). */
 #define SG_TCP_FIN 0x01
@@ -102,9 +118,16 @@ struct sg_counters {
 
 /* Per-CPU, per-port window of SYNs opening new flows (tracking). */
 struct sg_syn_window {
-	__u64 win;		/* window number: ns >> 30 (~1.07 s) */
+	__u64 win;		/* window number: ns >> SG_SYN_WINDOW_SHIFT */
 	__u32 syns;		/* SYNs opening new flows in this window */
 	__u32 quiet;		/* of which not printed */
+};
+
+/* The key of sg_filter_addr (an LPM trie), one entry per -a network. */
+struct sg_lpm_key {
+	__u32 prefixlen;	/* 32 (family word) + address prefix */
+	__u32 family;		/* 4 or 6 */
+	__u32 addr[4];		/* network order, IPv4 in addr[0] */
 };
 
 /* Event record types (the JSON "type" key). */

@@ -19,10 +19,6 @@
 #include "cookie.h"
 #include "synguard.skel.h"
 
-#define SG_CK_MONITOR	0
-#define SG_CK_PROTECT	1
-#define SG_CK_AUTO	2
-
 #define AUTO_OFF_SECS	3	/* seconds below threshold/2 before cookies go off */
 #define GRACE_SECS	30	/* after off: still validate ACKs of cookies in flight */
 
@@ -42,39 +38,6 @@ struct sg_cookies {
 	int ncpu;
 };
 
-static int read_sysctl(const char *name, int *val)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%d", val) == 1;
-	fclose(f);
-	return ok ? 0 : -EINVAL;
-}
-
-static int read_mtu(const char *ifname)
-{
-	char path[128];
-	FILE *f;
-	int mtu = 0;
-
-	if (!ifname)
-		return 0;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%d", &mtu) != 1)
-		mtu = 0;
-	fclose(f);
-	return mtu;
-}
-
 /* 1 if the running kernel has the kfunc, 0 if not, <0 if BTF is unreadable. */
 int sg_cookie_kfunc_present(void)
 {
@@ -90,7 +53,8 @@ int sg_cookie_kfunc_present(void)
 
 int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
-	int syncookies = -1, ts = 1, sack = 1, ws = 1, mtu, r;
+	const struct sg_settings *set = &skel->rodata->sg_cfg;
+	int syncookies = -1, r;
 
 	if (cfg->mode == SG_MODE_MONITOR) {
 		/* The TC handoff program needs the kfunc; without it the whole
@@ -107,7 +71,7 @@ int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 			r < 0 ? "and the kernel BTF could not be read" : "which this kernel lacks");
 		return -1;
 	}
-	if (read_sysctl("tcp_syncookies", &syncookies)) {
+	if (sg_read_sysctl("tcp_syncookies", &syncookies)) {
 		fprintf(stderr, "synguard: cannot read /proc/sys/net/ipv4/tcp_syncookies\n");
 		return -1;
 	}
@@ -119,29 +83,14 @@ int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 			"--mode monitor\n");
 		return -1;
 	}
-	/* Offer only what the kernel will accept for the handoff. */
-	read_sysctl("tcp_timestamps", &ts);
-	read_sysctl("tcp_sack", &sack);
-	read_sysctl("tcp_window_scaling", &ws);
-	skel->rodata->sg_ck_mode = cfg->mode == SG_MODE_AUTO ? SG_CK_AUTO : SG_CK_PROTECT;
-	skel->rodata->sg_ck_explicit = cfg->nprot_ports > 0;
-	skel->rodata->sg_ck_allow_ts = ts != 0;
-	skel->rodata->sg_ck_allow_sack = sack != 0;
-	skel->rodata->sg_ck_allow_ws = ws != 0;
-	skel->rodata->sg_ck_wscale = 7;
-	mtu = read_mtu(cfg->ifname);
-	if (mtu >= 576 && mtu <= 65535) {
-		skel->rodata->sg_ck_mss4 = mtu - 40;
-		skel->rodata->sg_ck_mss6 = mtu >= 1280 ? mtu - 60 : 1220;
-	}
 	if (cfg->verbose || !cfg->json)
 		fprintf(stderr,
 			"synguard: SYN cookies (%s) for %s; offering timestamps %s, SACK %s, "
 			"window scaling %s (from this netns's sysctls), MSS %u/%u\n",
 			cfg->mode == SG_MODE_AUTO ? "auto" : "protect",
 			cfg->nprot_ports ? "the --ports list" : "every port with a listener",
-			ts ? "on" : "off", sack ? "on" : "off", ws ? "on" : "off",
-			skel->rodata->sg_ck_mss4, skel->rodata->sg_ck_mss6);
+			set->allow_ts ? "on" : "off", set->allow_sack ? "on" : "off",
+			set->allow_ws ? "on" : "off", set->mss4, set->mss6);
 	return 0;
 }
 

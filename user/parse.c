@@ -16,11 +16,11 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->time_wait = 60;
 	cfg->half_open = 30;
 	cfg->idle = 7200;
-	cfg->max_flows = 262144;
-	cfg->max_embryonic = 65536;
-	cfg->syn_threshold = 1000;
-	cfg->syn_alert = 1000;
-	cfg->syn_summary = 1000;
+	cfg->max_flows = SG_MAX_FLOWS_DEFAULT;
+	cfg->max_embryonic = SG_MAX_HALFOPEN_DEFAULT;
+	cfg->syn_threshold = SG_SYN_THRESHOLD_DEFAULT;
+	cfg->syn_alert = SG_SYN_ALERT_DEFAULT;
+	cfg->syn_summary = SG_SYN_SUMMARY_DEFAULT;
 	cfg->close_wait_alert = 60;
 	cfg->time_wait_alert = 10000;
 	cfg->rotate = 60;

@@ -276,6 +276,7 @@ int sg_run(const struct sg_config *cfg)
 		fprintf(stderr, "synguard: opening BPF object failed: %s\n", strerror(-err));
 		goto out;
 	}
+	sg_settings_apply(skel, cfg);
 	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;

@@ -10,12 +10,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "synguard.h"
-
-#define SG_MAX_PORTS 64
-#define SG_MAX_CIDRS 8
+#include "sg_settings.h"
 
 enum sg_xdp_mode { SG_XDP_NATIVE = 0, SG_XDP_SKB };
-enum sg_mode { SG_MODE_MONITOR = 0, SG_MODE_PROTECT, SG_MODE_AUTO };
 enum sg_ts_style { SG_TS_TIME = 0, SG_TS_NONE, SG_TS_ISO, SG_TS_UNIX };
 
 struct sg_cidr {
@@ -94,6 +91,13 @@ int sg_check_existing_xdp(int ifindex, const char *ifname, bool force);
 int sg_attach_xdp(struct sg_attach *a, int prog_fd, enum sg_xdp_mode mode, bool force);
 int sg_attach_tc(struct sg_attach *a, int egress_fd, int ingress_fd);
 void sg_detach_all(struct sg_attach *a);
+
+/* settings.c: the one writer of the BPF programs' load-time settings
+ * (struct sg_settings): call between open and load, before the preloads. */
+struct synguard_bpf;
+void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* net.ipv4.<name> of the current network namespace: 0, or -errno. */
+int sg_read_sysctl(const char *name, int *val);
 
 /* demo.c: namespaces, a veth pair, a server, a client, and sg_run(). */
 int sg_demo(int argc, char **argv);

@@ -38,12 +38,6 @@ struct sg_tracker {
 
 int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
-	struct synguard_bpf__rodata *ro = skel->rodata;
-
-	ro->cfg_family = cfg->only4 ? 4 : cfg->only6 ? 6 : 0;
-	ro->cfg_port_filter = cfg->nports > 0;
-	ro->cfg_addr_filter = cfg->ncidrs > 0;
-	ro->cfg_syn_quiet = cfg->syn_summary;
 	if (bpf_map__set_max_entries(skel->maps.sg_flows, cfg->max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.sg_embryo, cfg->max_embryonic)) {
 		fprintf(stderr, "synguard: cannot size the flow tables\n");
@@ -62,9 +56,7 @@ int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 			return -1;
 		}
 	for (int i = 0; i < cfg->ncidrs; i++) {
-		struct {
-			__u32 prefixlen, family, addr[4];
-		} k = { .prefixlen = 32 + cfg->cidrs[i].prefix, .family = cfg->cidrs[i].family };
+		struct sg_lpm_key k = { .prefixlen = 32 + cfg->cidrs[i].prefix, .family = cfg->cidrs[i].family };
 
 		memcpy(k.addr, cfg->cidrs[i].addr, sizeof(k.addr));
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_filter_addr), &k, &one, BPF_ANY)) {
@@ -195,13 +187,13 @@ static void flush_syn_summaries(struct sg_tracker *t, __u64 now)
 	int qfd = t->m.quiet_ports, rfd = t->m.syn_rate;
 	int ncpu = libbpf_num_possible_cpus();
 	struct sg_syn_window *w;
-	__u32 port, next, ports[1024];
+	__u32 port, next, ports[SG_QUIET_PORTS_MAX];
 	int n = 0, err;
 
 	if (ncpu <= 0 || !(w = calloc(ncpu, sizeof(*w))))
 		return;
 	err = bpf_map_get_next_key(qfd, NULL, &next);
-	while (!err && n < 1024) {
+	while (!err && n < SG_QUIET_PORTS_MAX) {
 		ports[n++] = next;
 		port = next;
 		err = bpf_map_get_next_key(qfd, &port, &next);
@@ -213,7 +205,7 @@ static void flush_syn_summaries(struct sg_tracker *t, __u64 now)
 		if (bpf_map_lookup_elem(rfd, &ports[i], w))
 			continue;
 		for (int c = 0; c < ncpu; c++) {
-			if (w[c].syns && w[c].win >= now >> 30)
+			if (w[c].syns && w[c].win >= now >> SG_SYN_WINDOW_SHIFT)
 				stale = false;
 			e.syns += w[c].quiet ? w[c].syns : 0;
 			e.not_printed += w[c].quiet;

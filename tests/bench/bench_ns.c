@@ -277,13 +277,15 @@ static void pest_frames(struct frames *f, int round)
 
 static void cfg_protect(struct synguard_bpf *skel, void *arg)
 {
+	struct sg_settings *s = &skel->rodata->sg_cfg;
+
 	(void)arg;
-	skel->rodata->sg_ck_mode = 1;		/* SG_CK_PROTECT */
-	skel->rodata->sg_ck_explicit = 1;	/* --ports */
-	skel->rodata->sg_ck_allow_ts = 1;
-	skel->rodata->sg_ck_allow_sack = 1;
-	skel->rodata->sg_ck_allow_ws = 1;
-	skel->rodata->sg_ck_wscale = 7;
+	s->mode = SG_MODE_PROTECT;
+	s->explicit_ports = 1;	/* --ports */
+	s->allow_ts = 1;
+	s->allow_sack = 1;
+	s->allow_ws = 1;
+	s->wscale = 7;
 }
 
 static void cfg_monitor(struct synguard_bpf *skel, void *arg)

@@ -41,15 +41,17 @@ static void configure(struct synguard_bpf *skel, void *arg)
 {
 	struct ck_cfg *c = arg;
 
-	skel->rodata->sg_ck_mode = 1;		/* protect */
-	skel->rodata->sg_ck_explicit = 1;	/* --ports */
-	skel->rodata->sg_ck_allow_ts = c->ts;
-	skel->rodata->sg_ck_allow_sack = c->sack;
-	skel->rodata->sg_ck_allow_ws = c->ws;
-	skel->rodata->sg_ck_wscale = 7;
-	skel->rodata->sg_ck_mss4 = 1460;
-	skel->rodata->sg_ck_mss6 = 1440;
-	skel->rodata->cfg_port_filter = c->untracked;
+	struct sg_settings *s = &skel->rodata->sg_cfg;
+
+	s->mode = SG_MODE_PROTECT;
+	s->explicit_ports = 1;	/* --ports */
+	s->allow_ts = c->ts;
+	s->allow_sack = c->sack;
+	s->allow_ws = c->ws;
+	s->wscale = 7;
+	s->mss4 = 1460;
+	s->mss6 = 1440;
+	s->port_filter = c->untracked;
 }
 
 static __u64 mono_ns(void)
@@ -311,7 +313,7 @@ static void check_synack(struct h_ctx *h, const struct syn_case *sc, const struc
 
 	get_keys(h, &sec);
 	cookie_in(&ci, sc->family, cli, srv, 40000, port_open, 0x11223344);
-	CHECK(sg_cookie_check(sec.key, &ci, s.seq, mono_ns(), &idx) == SG_COOKIE_OK,
+	CHECK(sg_cookie_check(sg_cookie_mac, sec.key, &ci, s.seq, mono_ns(), &idx) == SG_COOKIE_OK,
 	      "    seq 0x%08x is a valid cookie", s.seq);
 	{
 		__u16 cm = sc->c_mss ? sc->mss_val : (sc->family == 6 ? 1220 : 536);
@@ -402,8 +404,8 @@ static __u32 make_cookie(struct h_ctx *h, int family, __u32 isn, __u64 now, int 
 	get_keys(h, &sec);
 	cookie_in(&ci, family, family == 6 ? "fd00::2" : "10.1.0.2",
 		  family == 6 ? "fd00::1" : "10.1.0.1", 40000, port_open, isn);
-	return sg_cookie_make(&sec.key[slot < 0 ? sec.cur : slot], slot < 0 ? sec.cur : slot, &ci,
-			      now, 6);
+	return sg_cookie_make(sg_cookie_mac, &sec.key[slot < 0 ? sec.cur : slot], slot < 0 ? sec.cur : slot,
+			      &ci, now, 6);
 }
 
 /*

@@ -838,19 +838,19 @@ static void sc_tfo(void)
 static void cfg_family4(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
-	skel->rodata->cfg_family = 4;
+	skel->rodata->sg_cfg.family = 4;
 }
 
 static void cfg_ports(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
-	skel->rodata->cfg_port_filter = 1;
+	skel->rodata->sg_cfg.port_filter = 1;
 }
 
 static void cfg_addrs(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
-	skel->rodata->cfg_addr_filter = 1;
+	skel->rodata->sg_cfg.addr_filter = 1;
 }
 
 static const char *HS_SPEC = "client:CLOSED>SYN_SENT:SYN, server:LISTEN>SYN_RCVD:SYN-ACK, "
@@ -903,9 +903,7 @@ static void sc_filter_addr(void)
 	struct flow out = { 4, "10.0.0.2", "10.0.0.1", 40002, 8080, 0 };
 	struct flow in6 = { 6, "2001:db8:1::5", "fd00::1", 40003, 443, 0 };	/* client in 2001:db8:1::/48 */
 	struct flow out6 = { 6, "2001:db8:2::5", "fd00::1", 40004, 443, 0 };
-	struct {
-		__u32 prefixlen, family, addr[4];
-	} k4 = { 32 + 16, 4, { 0 } }, k6 = { 32 + 48, 6, { 0 } };
+	struct sg_lpm_key k4 = { 32 + 16, 4, { 0 } }, k6 = { 32 + 48, 6, { 0 } };
 	__u8 one = 1;
 	int fd;
 
@@ -938,7 +936,7 @@ static void sc_filter_addr(void)
 static void cfg_quiet5(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
-	skel->rodata->cfg_syn_quiet = 5;
+	skel->rodata->sg_cfg.syn_quiet = 5;
 }
 
 /* Sleep into the start of the next SYN-rate window (ns >> 30, CLOCK_MONOTONIC). */
@@ -957,7 +955,7 @@ static void sc_flood(void)
 	struct sg_flow before, after;
 	int lines_ok = 1, quiet_ok = 1, st;
 
-	printf(" SYN flood: 50 spoofed SYNs, cfg_syn_quiet 5\n");
+	printf(" SYN flood: 50 spoofed SYNs, syn_quiet 5\n");
 	if (open_skel(cfg_quiet5, NULL))
 		return;
 	handshake(&F4, 0xfffffff0u, 7);

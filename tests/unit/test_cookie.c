@@ -182,7 +182,7 @@ static int check(const struct sg_cookie_key keys[2], const struct sg_cookie_in *
 {
 	__u32 idx = 99;
 
-	return sg_cookie_check(keys, in, cookie, now, &idx);
+	return sg_cookie_check(sg_cookie_mac, keys, in, cookie, now, &idx);
 }
 
 static void test_cookie_layout(void)
@@ -203,7 +203,7 @@ static void test_cookie_layout(void)
 	put_le64(key + 8, KEY_A.k1);
 	for (i = 0; i < 6; i++)
 		put_le64(msg + 8 * i, w[i]);
-	c = sg_cookie_make(&KEY_A, 1, &in, BASE_NS + 3 * WIN, 5);
+	c = sg_cookie_make(sg_cookie_mac, &KEY_A, 1, &in, BASE_NS + 3 * WIN, 5);
 	CHECK(c >> 6 == (__u32)(ref_siphash(key, msg, 48) >> 38),
 	      "cookie layout: bits 31:6 = top 26 bits of SipHash over the spec'd words (v6)");
 	CHECK((c >> 5 & 1) == 1 && (c >> 3 & 3) == (t & 3) && (c & 7) == 5,
@@ -220,7 +220,7 @@ static void test_cookie_layout(void)
 	w[5] = t | (__u64)2 << 48 | (__u64)4 << 56;
 	for (i = 0; i < 6; i++)
 		put_le64(msg + 8 * i, w[i]);
-	c = sg_cookie_make(&KEY_A, 0, &in, BASE_NS, 2);
+	c = sg_cookie_make(sg_cookie_mac, &KEY_A, 0, &in, BASE_NS, 2);
 	CHECK(c >> 6 == (__u32)(ref_siphash(key, msg, 48) >> 38),
 	      "cookie layout: IPv4 words use addr[0] only");
 }
@@ -233,9 +233,11 @@ static void test_cookie_roundtrip(void)
 	for (int f = 0; f < 2; f++) {
 		for (__u32 idx = 0; idx < 8; idx++) {
 			for (__u32 slot = 0; slot < 2; slot++) {
-				__u32 c = sg_cookie_make(&keys[slot], slot, &ins[f], BASE_NS + idx * 7777, idx);
+				__u32 c = sg_cookie_make(sg_cookie_mac, &keys[slot], slot, &ins[f],
+							 BASE_NS + idx * 7777, idx);
 				__u32 got = 99;
-				int r = sg_cookie_check(keys, &ins[f], c, BASE_NS + idx * 7777 + 1000, &got);
+				int r = sg_cookie_check(sg_cookie_mac, keys, &ins[f], c,
+							BASE_NS + idx * 7777 + 1000, &got);
 
 				CHECK(r == 0 && got == idx,
 				      "round trip: IPv%d mss idx %u (%u) slot %u -> r=%d idx=%u",
@@ -252,7 +254,7 @@ static void test_cookie_tamper(void)
 
 	for (int f = 0; f < 2; f++) {
 		struct sg_cookie_in in = ins[f], x;
-		__u32 c = sg_cookie_make(&keys[0], 0, &in, BASE_NS, 6);
+		__u32 c = sg_cookie_make(sg_cookie_mac, &keys[0], 0, &in, BASE_NS, 6);
 		int fam = in.family, all;
 
 		x = in; x.isn++;
@@ -291,7 +293,7 @@ static void test_cookie_tamper(void)
 		CHECK(all, "tamper v%d: every two-bit flip in the MAC bits rejected", fam);
 		{
 			__u32 idx = 99;
-			int r = sg_cookie_check(keys, &in, (c & ~7U) | 2, BASE_NS, &idx);
+			int r = sg_cookie_check(sg_cookie_mac, keys, &in, (c & ~7U) | 2, BASE_NS, &idx);
 
 			CHECK(r != 0 && idx == 99,
 			      "tamper v%d: changing the MSS index bits 2:0 is rejected (MAC-covered)", fam);
@@ -306,7 +308,7 @@ static void test_cookie_time(void)
 	struct sg_cookie_key keys[2] = { KEY_A, KEY_B };
 	struct sg_cookie_in in = in4();
 	__u64 end_of_win = (BASE_NS | (WIN - 1));
-	__u32 c = sg_cookie_make(&keys[0], 0, &in, BASE_NS, 3), c2;
+	__u32 c = sg_cookie_make(sg_cookie_mac, &keys[0], 0, &in, BASE_NS, 3), c2;
 
 	CHECK(check(keys, &in, c, BASE_NS) == 0, "time: same instant OK");
 	CHECK(check(keys, &in, c, end_of_win) == 0, "time: end of same window OK");
@@ -323,7 +325,7 @@ static void test_cookie_time(void)
 	CHECK(check(keys, &in, c, BASE_NS - WIN) != 0, "time: cookie from the future (clock went back) rejected");
 
 	/* made at the last ns of a window whose t&3 == 3: wrap of the 2-bit counter */
-	c2 = sg_cookie_make(&keys[0], 0, &in, BASE_NS - 12345 + 4 * WIN - 1, 1);
+	c2 = sg_cookie_make(sg_cookie_mac, &keys[0], 0, &in, BASE_NS - 12345 + 4 * WIN - 1, 1);
 	CHECK((c2 >> 3 & 3) == 3, "time: t&3 == 3 encoded");
 	CHECK(check(keys, &in, c2, BASE_NS - 12345 + 4 * WIN) == 0, "time: next window across t&3 wrap OK");
 	CHECK(check(keys, &in, c2, BASE_NS - 12345 + 5 * WIN) == SG_COOKIE_ERR_EXPIRED,
@@ -331,7 +333,7 @@ static void test_cookie_time(void)
 	CHECK(check(keys, &in, c2, BASE_NS - 12345 + 3 * WIN) == 0, "time: same window (t&3 == 3) OK");
 
 	/* early after boot: t_now < t&3 of a bogus cookie must not be accepted */
-	c2 = sg_cookie_make(&keys[0], 0, &in, 5, 0);
+	c2 = sg_cookie_make(sg_cookie_mac, &keys[0], 0, &in, 5, 0);
 	CHECK(check(keys, &in, c2, 5) == 0 && check(keys, &in, c2 ^ (3 << 3), 5) != 0,
 	      "time: window 0 works, forged t bits at window 0 rejected");
 }
@@ -342,14 +344,14 @@ static void test_cookie_rotation(void)
 	struct sg_cookie_in in = in6();
 	__u32 c0, c1;
 
-	c0 = sg_cookie_make(&keys[0], 0, &in, BASE_NS, 4);
+	c0 = sg_cookie_make(sg_cookie_mac, &keys[0], 0, &in, BASE_NS, 4);
 	CHECK(check(keys, &in, c0, BASE_NS) == 0, "rotation: slot 0 cookie valid initially");
 	CHECK(check(keys, &in, c0 ^ (1 << 5), BASE_NS) == SG_COOKIE_ERR_NOKEY,
 	      "rotation: cookie pointing at an empty slot rejected (no key)");
 
 	keys[1] = KEY_B;	/* rotation 1: write slot 1, current = 1 */
 	CHECK(check(keys, &in, c0, BASE_NS + 10) == 0, "rotation: slot 0 cookie valid after one rotation");
-	c1 = sg_cookie_make(&keys[1], 1, &in, BASE_NS + 10, 4);
+	c1 = sg_cookie_make(sg_cookie_mac, &keys[1], 1, &in, BASE_NS + 10, 4);
 	CHECK(check(keys, &in, c1, BASE_NS + 20) == 0, "rotation: new slot 1 cookie valid");
 	CHECK(check(keys, &in, c0 ^ (1 << 5), BASE_NS + 20) == SG_COOKIE_ERR_HASH,
 	      "rotation: slot bit flipped to the other key rejected");

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * sg_settings.h - the BPF programs' load-time settings: one struct, the
+ * object's read-only global sg_cfg (bpf/sg_maps.h), and the modes.
+ *
+ * Userspace writes the whole struct once, between opening and loading the
+ * object (user/settings.c). libbpf then freezes .rodata, so the verifier
+ * reads every field as a constant and skips the code a setting turns off
+ * (monitor mode verifies none of the cookie path, no filter costs a
+ * lookup unless it is on).
+ *
+ * SG_SETTINGS_DEFAULTS is monitor mode: the object attached on its own
+ * (ip link set dev X xdp obj synguard.bpf.o sec xdp) counts and tracks,
+ * and never changes a packet.
+ */
+#ifndef SG_SETTINGS_H
+#define SG_SETTINGS_H
+
+#include "synguard.h"
+
+/* --mode: what the XDP program may do to SYNs and ACKs. */
+enum sg_mode {
+	SG_MODE_MONITOR = 0,	/* never change a packet */
+	SG_MODE_PROTECT,	/* SYN cookies on every protected port */
+	SG_MODE_AUTO,		/* SYN cookies on a port while it is flooded */
+};
+
+struct sg_settings {
+	/* SYN cookies (bpf/sg_synproxy.h) */
+	__u8 mode;		/* enum sg_mode */
+	__u8 explicit_ports;	/* 1: --ports given, only SG_PORT_PROTECTED ports are
+				 * protected; 0: every port with a listener */
+	__u8 allow_ts;		/* offer timestamps (net.ipv4.tcp_timestamps); SACK and
+				 * window scaling ride in them, so both need them too */
+	__u8 allow_sack;	/* offer SACK (net.ipv4.tcp_sack) */
+	__u8 allow_ws;		/* offer window scaling (net.ipv4.tcp_window_scaling) */
+	__u8 wscale;		/* the window scale our SYN-ACK advertises */
+	__u16 mss4;		/* the MSS our IPv4 SYN-ACK advertises: MTU - 40 */
+	__u16 mss6;		/* the MSS our IPv6 SYN-ACK advertises: MTU - 60 */
+	/* tracking (bpf/sg_track.h) */
+	__u8 family;		/* 0: track both families; 4 or 6: only that one (-4/-6) */
+	__u8 port_filter;	/* 1: track only flows with a port in sg_filter_ports (-p) */
+	__u8 addr_filter;	/* 1: track only flows with an endpoint in sg_filter_addr (-a) */
+	__u8 pad[3];		/* explicit: no hidden hole in the rodata layout */
+	__u32 syn_quiet;	/* SYNs/s per port (per CPU) above which new handshakes
+				 * are summarised, not printed one by one */
+};
+
+/* Monitor mode, everything tracked; the cookie fields are what a Linux
+ * server with default sysctls and a 1500-byte MTU would accept. */
+#define SG_SETTINGS_DEFAULTS {			\
+	.mode = SG_MODE_MONITOR,		\
+	.explicit_ports = 0,			\
+	.allow_ts = 1,				\
+	.allow_sack = 1,			\
+	.allow_ws = 1,				\
+	.wscale = 7,				\
+	.mss4 = 1460,				\
+	.mss6 = 1440,				\
+	.family = 0,				\
+	.port_filter = 0,			\
+	.addr_filter = 0,			\
+	.syn_quiet = SG_SYN_SUMMARY_DEFAULT,	\
+}
+
+#endif /* SG_SETTINGS_H */
