@@ -49,10 +49,10 @@ $(SKEL): $(BPF_OBJ)
 $(APP): user/synguard.c $(USER_SRCS) $(USER_HDRS) $(SKEL) $(INCLUDES)
 	$(CC) $(CFLAGS) -Iuser -o $@ user/synguard.c $(USER_SRCS) $(LIBS)
 
-$(OUT)/synflood: tests/synflood.c | $(OUT)
+$(OUT)/synflood: tests/tools/synflood.c | $(OUT)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
-$(OUT)/tcpkit: tests/tcpkit.c | $(OUT)
+$(OUT)/tcpkit: tests/tools/tcpkit.c | $(OUT)
 	$(CC) $(CFLAGS) -o $@ $<
 
 # Userspace unit tests: each tests/unit/X.c is its own program; those named
