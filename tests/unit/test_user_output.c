@@ -4,21 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "sg_user.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (cond) {                                                     \
-			passed++;                                               \
-		} else {                                                        \
-			failed++;                                               \
-			printf("  FAIL ");                                      \
-			printf(__VA_ARGS__);                                    \
-			printf("  <-- %s\n", #cond);                            \
-		}                                                               \
-	} while (0)
 
 static void test_parsers(void)
 {
@@ -160,6 +147,5 @@ int main(void)
 {
 	test_parsers();
 	test_format();
-	printf("user_output: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary("user_output");
 }
