@@ -351,7 +351,8 @@ test_track_differential_kernel() {
 		sleep 0.3
 	done
 	# server-side TIME_WAITs (--close server) must expire in synguard too
-	sleep 2
+	wait_until 5 tr_jq -se --argjson dp $port \
+		'[.[] | select(.type=="state" and .side=="server" and .dport==$dp and .to=="CLOSED")] | length >= 6'
 	sg_stop
 	echo 0 >"$ev/enable"
 	grep -v '^#' "$TR_INST/trace" >"$TMPD/ktrace"
@@ -460,7 +461,7 @@ test_track_text_mode() {
 	done
 	grep -q 'attached to sgs0' "$TMPD/sg.txt" || fail "synguard (text mode) did not start: $(cat "$TMPD/sg.err")"
 	tr_conn $SRV4 8098 client
-	sleep 0.5
+	wait_until 3 grep -qE 'server +LAST_ACK +-> +CLOSED' "$TMPD/sg.txt"
 	sg_stop
 	grep -q '^{' "$TMPD/sg.txt" && fail "JSON output without --json"
 	line=$(grep -E 'client' "$TMPD/sg.txt" | grep SYN_SENT | head -n1)
