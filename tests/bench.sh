@@ -125,7 +125,7 @@ napi_pin() {
 # spoofed range (the SYN-ACKs the flood provokes; on a real network they
 # would leave for the spoofed hosts) and passes everything else, including
 # XDP_TX frames for the real client. It also serves as the XDP program a
-# veth receiving XDP_TX frames needs on its peer (see DESIGN.md).
+# veth receiving XDP_TX frames needs on its peer (see docs/design.md).
 
 # Fresh sgb_srv/sgb_cli pair; $1 = XDP program for sgbs0 ("pass" or "none").
 topo_setup() {

@@ -5,7 +5,7 @@
  * they would leave for the spoofed hosts; here the kernel stack answering
  * them would eat the generator's CPU) and passes everything else, including
  * XDP_TX frames for the real client. It is also the XDP program a veth
- * receiving XDP_TX frames needs on its peer (see DESIGN.md).
+ * receiving XDP_TX frames needs on its peer (see docs/design.md).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -14,7 +14,6 @@
 static struct sg_config cfg;	/* filled by parse_arg() */
 
 const char *argp_program_version = "synguard " SG_VERSION;
-const char *argp_program_bug_address = "<https://github.com/synguard/synguard/issues>";
 static const char doc[] =
 	"synguard: SYN-flood defence and live TCP connection-state tracking with XDP.\n"
 	"\n"

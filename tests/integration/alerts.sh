@@ -10,7 +10,7 @@ test_close_wait_alert() {
 	tcp_server --listen $SRV4 --port 8090 --count 1 --close halfclose --hc-writes 30 --hc-interval-ms 100
 	cli "$TCPKIT" client --connect $SRV4 --port 8090 --close halfclose >"$TMPD/cli.out" ||
 		fail "client: $(cat "$TMPD/cli.out")"
-	sleep 1
+	wait_until 3 grep -q '"alert":"close_wait_pileup"' "$TMPD/sg.out"
 	sg_stop
 	local a
 	a=$(jq -c 'select(.type=="alert" and .alert=="close_wait_pileup")' "$TMPD/sg.out")
@@ -26,6 +26,8 @@ test_time_wait_pileup_and_quiet() {
 	sg_start -q --time-wait-alert 5 --time-wait 30
 	tcp_server --listen $SRV4 --port 8091 --count 12
 	cli "$TCPKIT" client --connect $SRV4 --port 8091 --count 12 >"$TMPD/cli.out" || fail "client failed"
+	# (not polled: with -q nothing shows when the sweeper, every 0.5 s, has
+	# counted the last TIME_WAITs that the exit summary reports)
 	sleep 1.5
 	sg_stop
 	# (jq 1.6's -e looks at the last input only: count the matches instead)

@@ -63,8 +63,7 @@ ck_server() {
 	srv timeout 200 "$TCPKIT" server --port $CK_PORT --ready-file "$ready" --timeout 180 "$@" \
 		>>"$TMPD/server.out" 2>&1 &
 	BG_PIDS+=($!)
-	for _ in $(seq 50); do [[ -e $ready ]] && return 0; sleep 0.1; done
-	fail "tcpkit server did not start: $(cat "$TMPD/server.out")"
+	wait_until 5 test -e "$ready"
 }
 
 # ck_client ADDR ARGS...: prints the client's JSON line.
@@ -316,10 +315,11 @@ test_cookie_auto() {
 	cli timeout 30 "$FLOOD" -i sgc0 --dst $SRV4 --dport $CK_PORT --src 10.99.0.0/16 \
 		--dst-mac "$CK_SMAC" --count 2000000 --duration 5 --rate 50000 >"$TMPD/flood" 2>&1 &
 	BG_PIDS+=($!)
-	sleep 3
+	wait_until 5 grep -q '"alert":"cookies_on"' "$TMPD/sg.out"
 	out=$(ck_client $SRV4 --count 20 --parallel 4)
 	[[ $(ck_kv reply_ok "$out") == 20 ]] || fail "clients during the flood: $out"
-	sleep 8	# flood ends, 3 s below threshold/2, then off
+	# the flood ends (5 s), 3 s below threshold/2, then off
+	wait_until 15 grep -q '"alert":"cookies_off"' "$TMPD/sg.out"
 	out=$(ck_client $SRV4 --count 5)
 	sg_stop
 	on=$(jq -c 'select(.type=="alert" and .alert=="cookies_on")' "$TMPD/sg.out" | head -n1)

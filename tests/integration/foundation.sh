@@ -7,7 +7,7 @@ test_counts_real_tcp_and_detaches() {
 	sg_start -i 1
 	tcp_server --listen $SRV4 --port 8080 --count 5
 	cli "$TCPKIT" client --connect $SRV4 --port 8080 --count 5 >"$TMPD/cli.out" || fail "client failed: $(cat "$TMPD/cli.out")"
-	sleep 1.2
+	wait_until 3 grep -q '"type":"stats"' "$TMPD/sg.out"
 	sg_stop INT
 	local syn tcp egress
 	syn=$(summary syn) tcp=$(summary tcp) egress=$(summary egress_tcp)

@@ -21,6 +21,21 @@ info() { echo "info: $*"; }
 srv() { ip netns exec sg_srv "$@"; }
 cli() { ip netns exec sg_cli "$@"; }
 
+# wait_until TIMEOUT_S CMD [ARGS...]: run CMD every 50 ms until it succeeds;
+# fail the test, naming CMD, if TIMEOUT_S (may be fractional) pass first.
+# For a condition the test can observe: a fixed sleep either wastes time or,
+# on a loaded machine, is too short. CMD runs in this shell, so it may be a
+# function, and one that calls fail (e.g. when the process it waits for died).
+wait_until() {
+	local secs=$1 deadline
+	shift
+	deadline=$((${EPOCHREALTIME//[!0-9]/} + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000000 }')))
+	until "$@"; do
+		((${EPOCHREALTIME//[!0-9]/} < deadline)) || fail "timed out after ${secs} s waiting for: $*"
+		sleep 0.05
+	done
+}
+
 ns_setup() {
 	ns_cleanup_ns
 	ip netns add sg_srv && ip netns add sg_cli || fail "cannot create namespaces"
@@ -58,17 +73,19 @@ ns_cleanup() {
 	rm -rf "$TMPD"
 }
 
+# sg_started: synguard printed its start line (fails the test if it exited).
+sg_started() {
+	grep -q '"type":"start"' "$TMPD/sg.out" 2>/dev/null && return 0
+	kill -0 "$SG_PID" 2>/dev/null || { cat "$TMPD/sg.err"; fail "synguard exited early"; }
+	return 1
+}
+
 # sg_start ARGS...: synguard on sgs0 in sg_srv, JSON to $TMPD/sg.out; waits for the start line.
 sg_start() {
 	: >"$TMPD/sg.out"
 	ip netns exec sg_srv "$SG" --json "$@" sgs0 >"$TMPD/sg.out" 2>"$TMPD/sg.err" &
 	SG_PID=$!
-	for _ in $(seq 100); do
-		grep -q '"type":"start"' "$TMPD/sg.out" 2>/dev/null && return 0
-		kill -0 $SG_PID 2>/dev/null || { cat "$TMPD/sg.err"; fail "synguard exited early"; }
-		sleep 0.1
-	done
-	fail "synguard did not start: $(cat "$TMPD/sg.err")"
+	wait_until 10 sg_started
 }
 
 # sg_stop [SIGNAL]: stop synguard, require exit status 0.
@@ -93,8 +110,7 @@ tcp_server() {
 	local ready=$TMPD/ready.$RANDOM
 	srv "$TCPKIT" server --ready-file "$ready" "$@" >"$TMPD/server.out" 2>&1 &
 	BG_PIDS+=($!)
-	for _ in $(seq 50); do [[ -e $ready ]] && return 0; sleep 0.1; done
-	fail "tcpkit server did not start: $(cat "$TMPD/server.out")"
+	wait_until 5 test -e "$ready"
 }
 
 # json_states SIDE [PORT]: the "to" states of one side, comma-separated, in order.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # Flow tracking on real kernel TCP: the client runs in sg_cli, the server in
 # sg_srv, synguard is attached to sgs0. Each test asserts the JSON transition
-# sequence PER SIDE (DESIGN.md "Flow tracking" table), plus a differential
+# sequence PER SIDE (docs/states.md, the transition table), plus a differential
 # test against the kernel's own sock:inet_sock_set_state tracepoint and a
 # bounded SYN flood with an established flow living through it.
 #
@@ -351,7 +351,8 @@ test_track_differential_kernel() {
 		sleep 0.3
 	done
 	# server-side TIME_WAITs (--close server) must expire in synguard too
-	sleep 2
+	wait_until 5 tr_jq -se --argjson dp $port \
+		'[.[] | select(.type=="state" and .side=="server" and .dport==$dp and .to=="CLOSED")] | length >= 6'
 	sg_stop
 	echo 0 >"$ev/enable"
 	grep -v '^#' "$TR_INST/trace" >"$TMPD/ktrace"
@@ -460,7 +461,7 @@ test_track_text_mode() {
 	done
 	grep -q 'attached to sgs0' "$TMPD/sg.txt" || fail "synguard (text mode) did not start: $(cat "$TMPD/sg.err")"
 	tr_conn $SRV4 8098 client
-	sleep 0.5
+	wait_until 3 grep -qE 'server +LAST_ACK +-> +CLOSED' "$TMPD/sg.txt"
 	sg_stop
 	grep -q '^{' "$TMPD/sg.txt" && fail "JSON output without --json"
 	line=$(grep -E 'client' "$TMPD/sg.txt" | grep SYN_SENT | head -n1)

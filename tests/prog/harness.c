@@ -9,8 +9,6 @@
 
 #include "harness.h"
 
-int h_passed, h_failed;
-
 const __u8 h_linux_syn_opts[20] = {
 	2, 4, 0x05, 0xb4,		/* MSS 1460 */
 	4, 2,				/* SACK_PERM */

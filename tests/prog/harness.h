@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * harness.h - BPF_PROG_TEST_RUN test harness: frame builders with correct
- * checksums, program runners, counter and event collection, CHECK().
+ * checksums, program runners, counter and event collection; CHECK() comes
+ * from tests/check.h.
  */
 #ifndef SG_HARNESS_H
 #define SG_HARNESS_H
@@ -10,25 +11,10 @@
 #include <stdio.h>
 #include <bpf/libbpf.h>
 
+#include "check.h"
 #include "synguard.h"
 #include "sg_user.h"
 #include "synguard.skel.h"
-
-extern int h_passed, h_failed;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		int ok_ = !!(cond); /* evaluated once */                      \
-		if (ok_) {                                                     \
-			h_passed++;                                            \
-			printf("  ok   ");                                     \
-		} else {                                                       \
-			h_failed++;                                            \
-			printf("  FAIL ");                                     \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("%s\n", ok_ ? "" : "  <-- " #cond);                    \
-	} while (0)
 
 #define H_MAX_FRAME 1600
 #define H_MAX_EVENTS 4096

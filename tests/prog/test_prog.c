@@ -26,9 +26,8 @@ int main(int argc, char **argv)
 	};
 
 	if (geteuid() != 0) {
-		printf("SKIP prog: BPF_PROG_TEST_RUN needs root\n");
-		printf("prog: 0 passed, 0 failed, 1 skipped\n");
-		return 0;
+		check_skip("prog: BPF_PROG_TEST_RUN needs root");
+		return check_summary("prog");
 	}
 	libbpf_set_print(quiet_print);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -42,6 +41,5 @@ int main(int argc, char **argv)
 		printf("[%s]\n", groups[i].name);
 		groups[i].fn();
 	}
-	printf("prog: %d passed, %d failed\n", h_passed, h_failed);
-	return h_failed ? 1 : 0;
+	return check_summary("prog");
 }

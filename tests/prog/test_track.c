@@ -5,7 +5,7 @@
  * arrive through sg_xdp (ingress), the server's own go out through
  * sg_tc_egress (egress). Each scenario loads a fresh skeleton (empty maps),
  * feeds the segments and asserts the exact ordered list of emitted events
- * (DESIGN.md's table is the contract) and the flow's entry in sg_flows /
+ * (docs/states.md's table is the contract) and the flow's entry in sg_flows /
  * sg_embryo.
  */
 #define _GNU_SOURCE

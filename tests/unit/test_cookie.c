@@ -5,29 +5,15 @@
  * cookie (round trip, tampering, time windows, key rotation), the MSS table,
  * the TSval-carried options, the SYN option parser and the SYN-ACK writer.
  *
- * Build: gcc -Wall -Werror -O2 -Iinclude -o /tmp/test_cookie tests/unit/test_cookie.c
- * Output: one line per check, then "cookie: N passed, M failed".
+ * Build: make build/test_cookie
+ * Output: one line per check, then "cookie: N passed, M failed" (tests/check.h).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "sg_cookie.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			passed++;                                              \
-			printf("ok   ");                                       \
-		} else {                                                       \
-			failed++;                                              \
-			printf("FAIL ");                                       \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-	} while (0)
 
 /* ---- independent reference SipHash-2-4, byte oriented, any length ---- */
 
@@ -681,6 +667,5 @@ int main(void)
 	test_tsopts();
 	test_parser();
 	test_writer();
-	printf("cookie: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary("cookie");
 }

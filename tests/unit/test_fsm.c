@@ -2,36 +2,19 @@
 /*
  * test_fsm.c - unit test of the per-flow TCP state machine (include/sg_flow.h).
  *
- *   gcc -Wall -Werror -O2 -Iinclude -o /tmp/test_fsm tests/unit/test_fsm.c && /tmp/test_fsm
+ *   make build/test_fsm && build/test_fsm
  *
  * Drives segment sequences through the machine and asserts the exact
  * transitions (side, from, to, cause) of every segment, the per-side paths
- * of the canonical scenarios of DESIGN.md, and the retransmission / RST /
+ * of the canonical scenarios of docs/states.md, and the retransmission / RST /
  * reuse flags. Sequence numbers wrap around 2^32 in most scenarios.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "check.h"
 #include "sg_flow.h"
-
-static int n_pass, n_fail;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (ok)
-		n_pass++;
-	else
-		n_fail++;
-}
 
 static const char *st_name(int s)
 {
@@ -98,7 +81,7 @@ static void record(struct sc *s)
 			snprintf(p + l, 256 - l, "|%s>%s", st_name(t->from), st_name(t->to));
 	}
 	if (s->o.overflow)
-		check(0, "%s: out overflow", s->name);
+		CHECK(0, "%s: out overflow", s->name);
 }
 
 static void expect_out(struct sc *s, const char *what, const char *exp, int retrans)
@@ -106,10 +89,10 @@ static void expect_out(struct sc *s, const char *what, const char *exp, int retr
 	char got[256];
 
 	fmt_out(&s->o, got, sizeof(got));
-	check(strcmp(got, exp) == 0, "%s #%d %s: [%s]%s%s", s->name, s->step, what,
+	CHECK(strcmp(got, exp) == 0, "%s #%d %s: [%s]%s%s", s->name, s->step, what,
 	      got, strcmp(got, exp) ? " expected " : "", strcmp(got, exp) ? exp : "");
 	if (retrans >= 0)
-		check(s->o.retrans == retrans, "%s #%d %s: retrans=%d", s->name, s->step,
+		CHECK(s->o.retrans == retrans, "%s #%d %s: retrans=%d", s->name, s->step,
 		      what, s->o.retrans);
 }
 
@@ -162,15 +145,15 @@ static void expire(struct sc *s, __u64 adv_ms, __u64 tw, __u64 ho, __u64 idle,
 	record(s);
 	snprintf(what, sizeof(what), "expire +%llums", (unsigned long long)adv_ms);
 	expect_out(s, what, exp, -1);
-	check(done == exp_done, "%s #%d expire: done=%d", s->name, s->step, done);
+	CHECK(done == exp_done, "%s #%d expire: done=%d", s->name, s->step, done);
 }
 
 static void expect_paths(struct sc *s, const char *client, const char *server)
 {
-	check(strcmp(s->path[0], client) == 0, "%s: client path %s%s%s", s->name,
+	CHECK(strcmp(s->path[0], client) == 0, "%s: client path %s%s%s", s->name,
 	      s->path[0], strcmp(s->path[0], client) ? " expected " : "",
 	      strcmp(s->path[0], client) ? client : "");
-	check(strcmp(s->path[1], server) == 0, "%s: server path %s%s%s", s->name,
+	CHECK(strcmp(s->path[1], server) == 0, "%s: server path %s%s%s", s->name,
 	      s->path[1][0] ? s->path[1] : "(none)", strcmp(s->path[1], server) ? " expected " : "",
 	      strcmp(s->path[1], server) ? (server[0] ? server : "(none)") : "");
 }
@@ -198,9 +181,9 @@ static void t_client_closes(void)
 	__u32 c = CISN + 1, v = SISN + 1;
 
 	handshake(&s, "client-first", CISN, SISN);
-	check(s.f.rtt_syn_us == 1500 && s.f.rtt_ack_us == 200,
+	CHECK(s.f.rtt_syn_us == 1500 && s.f.rtt_ack_us == 200,
 	      "client-first: rtt_syn_us=%u rtt_ack_us=%u", s.f.rtt_syn_us, s.f.rtt_ack_us);
-	check(s.f.client_is_lo == 0 && sg_flow_client_is_lo(&s.f) == 0,
+	CHECK(s.f.client_is_lo == 0 && sg_flow_client_is_lo(&s.f) == 0,
 	      "client-first: client is hi");
 	/* request crosses 2^32 */
 	seg(&s, 100, 1, P | A, c, v, 100, 502, "-", 0);
@@ -215,9 +198,9 @@ static void t_client_closes(void)
 	seg(&s, 100, 0, F | A, v, c + 1, 0, 509, "S:CLOSE_WAIT>LAST_ACK/FIN", 0);
 	seg(&s, 100, 1, A, c + 1, v + 1, 0, 501,
 	    "C:FIN_WAIT_2>TIME_WAIT/FIN S:LAST_ACK>CLOSED/ACK", 0);
-	check(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_CLIENT,
+	CHECK(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_CLIENT,
 	      "client-first: closer client/FIN");
-	check(s.f.pkts[0] == 6 && s.f.pkts[1] == 5 && s.f.bytes[0] == 100 &&
+	CHECK(s.f.pkts[0] == 6 && s.f.pkts[1] == 5 && s.f.bytes[0] == 100 &&
 	      s.f.bytes[1] == 3000, "client-first: pkts %u/%u bytes %u/%u",
 	      s.f.pkts[0], s.f.pkts[1], s.f.bytes[0], s.f.bytes[1]);
 	expire(&s, 59000, TW_NS, HO_NS, IDLE_NS, "-", 0);
@@ -243,7 +226,7 @@ static void t_server_closes(void)
 	seg(&s, 100, 1, F | A, c, v + 1, 0, 502, "C:CLOSE_WAIT>LAST_ACK/FIN", 0);
 	seg(&s, 100, 0, A, v + 1, c + 1, 0, 509,
 	    "S:FIN_WAIT_2>TIME_WAIT/FIN C:LAST_ACK>CLOSED/ACK", 0);
-	check(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_SERVER,
+	CHECK(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_SERVER,
 	      "server-first: closer server/FIN");
 	expire(&s, 60000, TW_NS, HO_NS, IDLE_NS, "S:TIME_WAIT>CLOSED/TIMEOUT", 1);
 	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSED",
@@ -312,12 +295,12 @@ static void t_half_close(void)
 		v += 1448;
 		seg(&s, 100, 1, A, c + 1, v, 0, 502, "-", 0);
 	}
-	check(s.f.state[0] == SG_FIN_WAIT_2 && s.f.state[1] == SG_CLOSE_WAIT,
+	CHECK(s.f.state[0] == SG_FIN_WAIT_2 && s.f.state[1] == SG_CLOSE_WAIT,
 	      "half-close: FIN_WAIT_2 / CLOSE_WAIT while data flows");
 	seg(&s, 100, 0, F | A, v, c + 1, 0, 509, "S:CLOSE_WAIT>LAST_ACK/FIN", 0);
 	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502,
 	    "C:FIN_WAIT_2>TIME_WAIT/FIN S:LAST_ACK>CLOSED/ACK", 0);
-	check(s.f.bytes[1] == 3 * 1448, "half-close: server bytes %u", s.f.bytes[1]);
+	CHECK(s.f.bytes[1] == 3 * 1448, "half-close: server bytes %u", s.f.bytes[1]);
 }
 
 static void t_refused(void)
@@ -327,12 +310,12 @@ static void t_refused(void)
 	init(&s, "refused", 0, S, CISN, 0, 0, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
 	/* a RST not acking the SYN is not acceptable */
 	seg(&s, 100, 0, R | A, 0, CISN + 2, 0, 0, "-", 0);
-	check(s.o.rst_ignored == 1, "refused: RST with bad ack ignored");
+	CHECK(s.o.rst_ignored == 1, "refused: RST with bad ack ignored");
 	seg(&s, 100, 0, R, 0, 0, 0, 0, "-", 0);
-	check(s.o.rst_ignored == 1, "refused: RST without ACK ignored");
+	CHECK(s.o.rst_ignored == 1, "refused: RST without ACK ignored");
 	seg(&s, 100, 0, R | A, 0, CISN + 1, 0, 0, "C:SYN_SENT>CLOSED/RST", 0);
-	check(s.o.rst_ignored == 0, "refused: RST|ACK acking SYN accepted");
-	check(s.f.close_how == SG_CLOSE_RST && s.f.close_side == SG_SIDE_SERVER,
+	CHECK(s.o.rst_ignored == 0, "refused: RST|ACK acking SYN accepted");
+	CHECK(s.f.close_how == SG_CLOSE_RST && s.f.close_side == SG_SIDE_SERVER,
 	      "refused: closer server/RST");
 	expect_paths(&s, "CLOSED>SYN_SENT>CLOSED", "");
 	expire(&s, 1, TW_NS, HO_NS, IDLE_NS, "-", 1);
@@ -350,18 +333,18 @@ static void t_abort(int by_client)
 	if (by_client) {
 		/* out-of-window RST first: ignored */
 		seg(&s, 100, 1, R | A, c + 100000, v, 0, 0, "-", 0);
-		check(s.o.rst_ignored == 1, "%s: out-of-window RST ignored", s.name);
+		CHECK(s.o.rst_ignored == 1, "%s: out-of-window RST ignored", s.name);
 		seg(&s, 100, 1, R | A, c - 1, v, 0, 0, "-", 0);
-		check(s.o.rst_ignored == 1, "%s: RST below snd_nxt ignored", s.name);
+		CHECK(s.o.rst_ignored == 1, "%s: RST below snd_nxt ignored", s.name);
 		seg(&s, 100, 1, R | A, c + 509, v, 0, 0,
 		    "C:ESTABLISHED>CLOSED/RST S:ESTABLISHED>CLOSED/RST", 0);
-		check(s.f.close_side == SG_SIDE_CLIENT, "%s: closer client", s.name);
+		CHECK(s.f.close_side == SG_SIDE_CLIENT, "%s: closer client", s.name);
 	} else {
 		seg(&s, 100, 0, R, v, 0, 0, 0,
 		    "S:ESTABLISHED>CLOSED/RST C:ESTABLISHED>CLOSED/RST", 0);
-		check(s.f.close_side == SG_SIDE_SERVER, "%s: closer server", s.name);
+		CHECK(s.f.close_side == SG_SIDE_SERVER, "%s: closer server", s.name);
 	}
-	check(s.o.rst_ignored == 0 && s.f.close_how == SG_CLOSE_RST, "%s: RST accepted",
+	CHECK(s.o.rst_ignored == 0 && s.f.close_how == SG_CLOSE_RST, "%s: RST accepted",
 	      s.name);
 	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>CLOSED",
 		     "LISTEN>SYN_RCVD>ESTABLISHED>CLOSED");
@@ -379,14 +362,14 @@ static void t_rst_window(void)
 	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
 	/* server RST with a seq outside [snd_nxt, snd_nxt + client window] */
 	seg(&s, 100, 0, R, v + 503, 0, 0, 0, "-", 0);
-	check(s.o.rst_ignored == 1, "rst-window: seq beyond window ignored");
+	CHECK(s.o.rst_ignored == 1, "rst-window: seq beyond window ignored");
 	seg(&s, 100, 0, R, v - 0x40000000u, 0, 0, 0, "-", 0);
-	check(s.o.rst_ignored == 1, "rst-window: far-behind seq ignored");
-	check(s.f.state[0] == SG_FIN_WAIT_1 && s.f.state[1] == SG_ESTABLISHED,
+	CHECK(s.o.rst_ignored == 1, "rst-window: far-behind seq ignored");
+	CHECK(s.f.state[0] == SG_FIN_WAIT_1 && s.f.state[1] == SG_ESTABLISHED,
 	      "rst-window: states unchanged");
 	seg(&s, 100, 0, R, v + 502, 0, 0, 0,
 	    "S:ESTABLISHED>CLOSED/RST C:FIN_WAIT_1>CLOSED/RST", 0);
-	check(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_CLIENT,
+	CHECK(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_CLIENT,
 	      "rst-window: first closer stays client/FIN");
 }
 
@@ -398,13 +381,13 @@ static void t_retrans(void)
 	init(&s, "retrans", 0, S, CISN, 0, 0, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
 	seg(&s, 1000000, 1, S, CISN, 0, 0, 64240, "-", 1);
 	seg(&s, 2000000, 1, S, CISN, 0, 0, 64240, "-", 1);
-	check(s.f.syn_retrans == 2, "retrans: syn_retrans=%u", s.f.syn_retrans);
+	CHECK(s.f.syn_retrans == 2, "retrans: syn_retrans=%u", s.f.syn_retrans);
 	seg(&s, 700, 0, S | A, SISN, c, 0, 65160, "S:LISTEN>SYN_RCVD/SYNACK", 0);
-	check(s.f.rtt_syn_us == 700, "retrans: rtt_syn from the latest SYN: %u us",
+	CHECK(s.f.rtt_syn_us == 700, "retrans: rtt_syn from the latest SYN: %u us",
 	      s.f.rtt_syn_us);
 	seg(&s, 1000, 0, S | A, SISN, c, 0, 65160, "-", 1);	/* SYN-ACK retrans */
 	seg(&s, 10, 1, S, CISN, 0, 0, 64240, "-", 1);		/* SYN again */
-	check(s.f.syn_retrans == 3, "retrans: syn_retrans=%u", s.f.syn_retrans);
+	CHECK(s.f.syn_retrans == 3, "retrans: syn_retrans=%u", s.f.syn_retrans);
 	seg(&s, 100, 1, A, c, v, 0, 502,
 	    "C:SYN_SENT>ESTABLISHED/SYNACK S:SYN_RCVD>ESTABLISHED/ACK", 0);
 	seg(&s, 100, 1, P | A, c, v, 1000, 502, "-", 0);
@@ -422,7 +405,7 @@ static void t_retrans(void)
 	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502,
 	    "C:FIN_WAIT_2>TIME_WAIT/FIN S:LAST_ACK>CLOSED/ACK", 0);
 	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "-", 0);
-	check(s.f.syn_retrans == 3, "retrans: syn_retrans still %u", s.f.syn_retrans);
+	CHECK(s.f.syn_retrans == 3, "retrans: syn_retrans still %u", s.f.syn_retrans);
 	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT",
 		     "LISTEN>SYN_RCVD>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSED");
 }
@@ -441,26 +424,26 @@ static void t_reuse(void)
 	    "C:FIN_WAIT_2>TIME_WAIT/FIN S:LAST_ACK>CLOSED/ACK", 0);
 	/* a delayed copy of the old SYN: retransmission, not a new connection */
 	seg(&s, 100, 1, S, CISN, 0, 0, 64240, "-", 1);
-	check(s.o.new_syn == 0, "reuse: old ISN is not a new SYN");
+	CHECK(s.o.new_syn == 0, "reuse: old ISN is not a new SYN");
 	/* new SYN in TIME_WAIT */
 	seg(&s, 5000000, 1, S, c2, 0, 0, 64240,
 	    "C:TIME_WAIT>CLOSED/REUSE C:CLOSED>SYN_SENT/SYN", 0);
-	check(s.o.new_syn == 1, "reuse: new_syn set");
-	check(s.f.pkts[0] == 1 && s.f.pkts[1] == 0 && s.f.syn_retrans == 0 &&
+	CHECK(s.o.new_syn == 1, "reuse: new_syn set");
+	CHECK(s.f.pkts[0] == 1 && s.f.pkts[1] == 0 && s.f.syn_retrans == 0 &&
 	      s.f.close_how == SG_CLOSE_NONE && s.f.state[1] == SG_LISTEN,
 	      "reuse: record re-initialised");
 	seg(&s, 300, 0, S | A, v2, c2 + 1, 0, 65160, "S:LISTEN>SYN_RCVD/SYNACK", 0);
-	check(s.f.rtt_syn_us == 300, "reuse: rtt_syn %u", s.f.rtt_syn_us);
+	CHECK(s.f.rtt_syn_us == 300, "reuse: rtt_syn %u", s.f.rtt_syn_us);
 	seg(&s, 50, 1, A, c2 + 1, v2 + 1, 0, 502,
 	    "C:SYN_SENT>ESTABLISHED/SYNACK S:SYN_RCVD>ESTABLISHED/ACK", 0);
-	check(s.f.rtt_ack_us == 50, "reuse: rtt_ack %u", s.f.rtt_ack_us);
+	CHECK(s.f.rtt_ack_us == 50, "reuse: rtt_ack %u", s.f.rtt_ack_us);
 	expect_paths(&s,
 		     "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT>CLOSED>SYN_SENT>ESTABLISHED",
 		     /* no event for the implicit CLOSED -> LISTEN */
 		     "LISTEN>SYN_RCVD>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSED|LISTEN>SYN_RCVD>ESTABLISHED");
 	/* a SYN into an established flow is ignored */
 	seg(&s, 100, 1, S, 0x55555555u, 0, 0, 64240, "-", 0);
-	check(s.o.new_syn == 0 && s.f.state[0] == SG_ESTABLISHED,
+	CHECK(s.o.new_syn == 0 && s.f.state[0] == SG_ESTABLISHED,
 	      "reuse: SYN into ESTABLISHED ignored");
 }
 
@@ -478,15 +461,15 @@ static void t_reuse_server_tw(void)
 	    "S:FIN_WAIT_2>TIME_WAIT/FIN C:LAST_ACK>CLOSED/ACK", 0);
 	seg(&s, 100, 1, S, 0x01020304u, 0, 0, 64240,
 	    "S:TIME_WAIT>CLOSED/REUSE C:CLOSED>SYN_SENT/SYN", 0);
-	check(s.o.new_syn == 1 && s.f.state[1] == SG_LISTEN, "reuse(server TW): fresh");
+	CHECK(s.o.new_syn == 1 && s.f.state[1] == SG_LISTEN, "reuse(server TW): fresh");
 	/* after a refusal (client CLOSED, server LISTEN) a new attempt just starts */
 	seg(&s, 100, 0, R | A, 0, 0x01020305u, 0, 0, "C:SYN_SENT>CLOSED/RST", 0);
 	seg(&s, 100, 1, S, 0x0a0b0c0du, 0, 0, 64240, "C:CLOSED>SYN_SENT/SYN", 0);
-	check(s.o.new_syn == 1, "reuse(after RST): new_syn");
+	CHECK(s.o.new_syn == 1, "reuse(after RST): new_syn");
 	/* connect() retried with a new ISN while unanswered */
 	seg(&s, 100, 1, S, 0x0e0f0000u, 0, 0, 64240,
 	    "C:SYN_SENT>CLOSED/REUSE C:CLOSED>SYN_SENT/SYN", 0);
-	check(s.o.new_syn == 1 && s.f.isn[0] == 0x0e0f0000u, "reuse(unanswered SYN): new ISN");
+	CHECK(s.o.new_syn == 1 && s.f.isn[0] == 0x0e0f0000u, "reuse(unanswered SYN): new ISN");
 }
 
 static void t_reuse_swap(void)
@@ -500,9 +483,9 @@ static void t_reuse_swap(void)
 	was_lo = sg_flow_client_is_lo(&s.f);
 	/* the old server now opens towards the old client, same ports */
 	seg(&s, 100, 0, S, 0x42424242u, 0, 0, 64240, "C:CLOSED>SYN_SENT/SYN", 0);
-	check(s.o.new_syn == 1 && sg_flow_client_is_lo(&s.f) == !was_lo,
+	CHECK(s.o.new_syn == 1 && sg_flow_client_is_lo(&s.f) == !was_lo,
 	      "reuse(roles swap): client is now the old server");
-	check(sg_flow_from_client(&s.f, !was_lo) == 1, "reuse(roles swap): from_client helper");
+	CHECK(sg_flow_from_client(&s.f, !was_lo) == 1, "reuse(roles swap): from_client helper");
 }
 
 static void t_midstream(void)
@@ -514,16 +497,16 @@ static void t_midstream(void)
 	init(&s, "midstream", 1, P | A, v, c, 100, 509, 0,
 	     "C:CLOSED>ESTABLISHED/MIDSTREAM S:CLOSED>ESTABLISHED/MIDSTREAM");
 	v += 100;
-	check(s.f.flags & SG_F_MIDSTREAM, "midstream: flag set");
-	check(s.f.client_is_lo == 0, "midstream: client is the hi-port endpoint");
-	check(s.f.pkts[1] == 1 && s.f.bytes[1] == 100 && s.f.pkts[0] == 0,
+	CHECK(s.f.flags & SG_F_MIDSTREAM, "midstream: flag set");
+	CHECK(s.f.client_is_lo == 0, "midstream: client is the hi-port endpoint");
+	CHECK(s.f.pkts[1] == 1 && s.f.bytes[1] == 100 && s.f.pkts[0] == 0,
 	      "midstream: counted as server packet");
 	seg(&s, 100, 1, A, c, v, 0, 502, "-", 0);
 	seg(&s, 100, 1, P | A, c, v, 16, 502, "-", 0);	/* crosses 2^32 */
 	c += 16;
 	/* RST acceptability works once both sides sent */
 	seg(&s, 100, 0, R, v + 60000, 0, 0, 0, "-", 0);
-	check(s.o.rst_ignored == 1, "midstream: far RST ignored");
+	CHECK(s.o.rst_ignored == 1, "midstream: far RST ignored");
 	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
 	seg(&s, 100, 0, F | A, v, c + 1, 0, 509,
 	    "S:ESTABLISHED>CLOSE_WAIT/FIN S:CLOSE_WAIT>LAST_ACK/FIN C:FIN_WAIT_1>FIN_WAIT_2/ACK", 0);
@@ -541,7 +524,7 @@ static void t_midstream(void)
 	/* first seen: a SYN-ACK (the SYN was missed) */
 	init(&s, "init(SYN-ACK)", 1, S | A, SISN, CISN + 1, 0, 65160, 0,
 	     "C:CLOSED>SYN_SENT/SYN S:LISTEN>SYN_RCVD/SYNACK");
-	check(s.f.client_is_lo == 0 && !(s.f.flags & SG_F_MIDSTREAM),
+	CHECK(s.f.client_is_lo == 0 && !(s.f.flags & SG_F_MIDSTREAM),
 	      "init(SYN-ACK): receiver is the client");
 	seg(&s, 100, 1, A, CISN + 1, SISN + 1, 0, 502,
 	    "C:SYN_SENT>ESTABLISHED/SYNACK S:SYN_RCVD>ESTABLISHED/ACK", 0);
@@ -556,10 +539,10 @@ static void t_expiry(void)
 	seg(&s, 1000000, 1, S, CISN, 0, 0, 64240, "-", 1);
 	seg(&s, 2000000, 1, S, CISN, 0, 0, 64240, "-", 1);
 	seg(&s, 4000000, 1, S, CISN, 0, 0, 64240, "-", 1);
-	check(s.f.syn_retrans == 3, "no-answer: syn_retrans=%u", s.f.syn_retrans);
+	CHECK(s.f.syn_retrans == 3, "no-answer: syn_retrans=%u", s.f.syn_retrans);
 	expire(&s, 60000, TW_NS, HO_NS, IDLE_NS, "-", 0);	/* 67 s after SYN */
 	expire(&s, 8000, TW_NS, HO_NS, IDLE_NS, "C:SYN_SENT>CLOSED/TIMEOUT", 1);
-	check(s.f.close_how == SG_CLOSE_TIMEOUT, "no-answer: close_how TIMEOUT");
+	CHECK(s.f.close_how == SG_CLOSE_TIMEOUT, "no-answer: close_how TIMEOUT");
 	expect_paths(&s, "CLOSED>SYN_SENT>CLOSED", "");
 
 	/* SYN-ACK but no final ACK: both half-open sides time out */
@@ -597,7 +580,7 @@ static void t_tfo(void)
 	struct sc s;
 
 	init(&s, "tfo(data)", 0, S, CISN, 0, 120, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
-	check(s.f.flags & SG_F_TFO, "tfo(data): flag set");
+	CHECK(s.f.flags & SG_F_TFO, "tfo(data): flag set");
 	/* server does not accept the data: acks only the SYN; still a SYN-ACK */
 	seg(&s, 100, 0, S | A, SISN, CISN + 1, 0, 65160, "S:LISTEN>SYN_RCVD/SYNACK", 0);
 	seg(&s, 100, 1, P | A, CISN + 1, SISN + 1, 120, 502,
@@ -611,9 +594,9 @@ static void t_tfo(void)
 	    "C:SYN_SENT>ESTABLISHED/SYNACK S:SYN_RCVD>ESTABLISHED/ACK", 0);
 
 	init(&s, "tfo(cookie option)", 0, S, CISN, 0, 0, 64240, 1, "C:CLOSED>SYN_SENT/SYN");
-	check(s.f.flags & SG_F_TFO, "tfo(cookie option): flag set");
+	CHECK(s.f.flags & SG_F_TFO, "tfo(cookie option): flag set");
 	init(&s, "no-tfo", 0, S, CISN, 0, 0, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
-	check(!(s.f.flags & SG_F_TFO) && s.f.flags == 0, "no-tfo: no flags");
+	CHECK(!(s.f.flags & SG_F_TFO) && s.f.flags == 0, "no-tfo: no flags");
 	/* SYN-ACK not acking the SYN: ignored */
 	seg(&s, 100, 0, S | A, SISN, CISN + 7, 0, 65160, "-", 0);
 }
@@ -634,31 +617,31 @@ static void t_key(void)
 	memset(&k2, 0x11, sizeof(k2));
 	l1 = sg_flow_key_make(&k1, 4, &a4, &b4, 51234, 8080);
 	l2 = sg_flow_key_make(&k2, 4, &b4, &a4, 8080, 51234);
-	check(key_eq(&k1, &k2) && l1 == 0 && l2 == 1, "key v4: both directions equal, lo=%d/%d",
+	CHECK(key_eq(&k1, &k2) && l1 == 0 && l2 == 1, "key v4: both directions equal, lo=%d/%d",
 	      l1, l2);
-	check(k1.port_lo == 8080 && k1.port_hi == 51234 && k1.addr_lo[0] == b4 &&
+	CHECK(k1.port_lo == 8080 && k1.port_hi == 51234 && k1.addr_lo[0] == b4 &&
 	      k1.addr_hi[0] == a4 && !k1.addr_lo[1] && !k1.addr_hi[3] && k1.family == 4 &&
 	      !k1.pad[0] && !k1.pad[1] && !k1.pad[2], "key v4: fields");
 
 	/* same ports: the lower address is lo */
 	l1 = sg_flow_key_make(&k1, 4, &a4, &b4, 179, 179);
 	l2 = sg_flow_key_make(&k2, 4, &b4, &a4, 179, 179);
-	check(key_eq(&k1, &k2) && l1 != l2, "key v4 equal ports: both directions equal");
+	CHECK(key_eq(&k1, &k2) && l1 != l2, "key v4 equal ports: both directions equal");
 
 	inet_pton(AF_INET6, "2001:db8::2", a6);
 	inet_pton(AF_INET6, "2001:db8::1", b6);
 	memset(&k1, 0xff, sizeof(k1));
 	l1 = sg_flow_key_make(&k1, 6, a6, b6, 40000, 443);
 	l2 = sg_flow_key_make(&k2, 6, b6, a6, 443, 40000);
-	check(key_eq(&k1, &k2) && l1 == 0 && l2 == 1, "key v6: both directions equal");
-	check(memcmp(k1.addr_lo, b6, 16) == 0 && memcmp(k1.addr_hi, a6, 16) == 0 &&
+	CHECK(key_eq(&k1, &k2) && l1 == 0 && l2 == 1, "key v6: both directions equal");
+	CHECK(memcmp(k1.addr_lo, b6, 16) == 0 && memcmp(k1.addr_hi, a6, 16) == 0 &&
 	      k1.family == 6, "key v6: fields");
 	l1 = sg_flow_key_make(&k1, 6, a6, b6, 443, 443);
 	l2 = sg_flow_key_make(&k2, 6, b6, a6, 443, 443);
-	check(key_eq(&k1, &k2) && l1 != l2, "key v6 equal ports: differ only in last word");
+	CHECK(key_eq(&k1, &k2) && l1 != l2, "key v6 equal ports: differ only in last word");
 	/* v4 and v6 never collide */
 	sg_flow_key_make(&k2, 4, &a4, &b4, 443, 443);
-	check(!key_eq(&k1, &k2), "key: families differ");
+	CHECK(!key_eq(&k1, &k2), "key: families differ");
 
 	/* the flow built from the first SYN labels directions consistently */
 	{
@@ -668,10 +651,10 @@ static void t_key(void)
 		l1 = sg_flow_key_make(&k1, 4, &a4, &b4, 51234, 8080);	/* client -> server */
 		sg_flow_init(&f, l1, S, 1, 0, 0, 1000, 1, 0, &o);
 		l2 = sg_flow_key_make(&k2, 4, &b4, &a4, 8080, 51234);	/* server -> client */
-		check(sg_flow_from_client(&f, l1) == 1 && sg_flow_from_client(&f, l2) == 0,
+		CHECK(sg_flow_from_client(&f, l1) == 1 && sg_flow_from_client(&f, l2) == 0,
 		      "key: from_client from sender_is_lo");
 	}
-	check(sizeof(struct sg_flow_key) + sizeof(struct sg_flow) <= 128,
+	CHECK(sizeof(struct sg_flow_key) + sizeof(struct sg_flow) <= 128,
 	      "size: key %zu + value %zu = %zu bytes", sizeof(struct sg_flow_key),
 	      sizeof(struct sg_flow), sizeof(struct sg_flow_key) + sizeof(struct sg_flow));
 }
@@ -713,9 +696,9 @@ static void t_steady(void)
 		same += !memcmp(&a, &b, sizeof(a)) && oa.retrans == rtx && oa.n == 0;
 		s.f = a; /* carry on from the reference */
 	}
-	check(steady > 1000 && same == steady, "steady: sg_flow_count == sg_flow_segment on %u/%u steady segments",
+	CHECK(steady > 1000 && same == steady, "steady: sg_flow_count == sg_flow_segment on %u/%u steady segments",
 	      same, steady);
-	check(moved == 0, "steady: no segment that changed a state was called steady (%u)", moved);
+	CHECK(moved == 0, "steady: no segment that changed a state was called steady (%u)", moved);
 }
 
 int main(void)
@@ -739,6 +722,5 @@ int main(void)
 	t_expiry();
 	t_tfo();
 	t_key();
-	printf("fsm: %d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return check_summary("fsm");
 }

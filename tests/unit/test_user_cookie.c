@@ -13,24 +13,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "check.h"
 #include "sg_user.h"
 #include "sg_cookie.h"
 #include "cookie.h"
 #include "output.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (cond) {                                                     \
-			passed++;                                               \
-		} else {                                                        \
-			failed++;                                               \
-			printf("  FAIL ");                                      \
-			printf(__VA_ARGS__);                                    \
-			printf("  <-- %s\n", #cond);                            \
-		}                                                               \
-	} while (0)
 
 #define S 1000000000ull
 #define T0 (1000 * S)
@@ -158,16 +146,16 @@ int main(void)
 	struct sg_out *out;
 
 	if (geteuid() != 0) {
-		printf("user_cookie: 0 passed, 0 failed, 1 skipped (needs root for BPF maps)\n");
-		return 0;
+		check_skip("not root: the controllers' tests need BPF maps");
+		return check_summary("user_cookie");
 	}
 	ncpu = libbpf_num_possible_cpus();
 	m.secrets = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_secrets", 4, sizeof(struct sg_cookie_secrets), 1, NULL);
 	m.ports = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ports", 4, sizeof(struct sg_port_cfg), 65536, NULL);
 	m.stats = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "t_stats", 4, sizeof(struct sg_port_stats), 64, NULL);
 	if (m.secrets < 0 || m.ports < 0 || m.stats < 0) {
-		printf("  FAIL cannot create BPF maps\nuser_cookie: 0 passed, 1 failed\n");
-		return 1;
+		CHECK(0, "create the BPF maps");
+		return check_summary("user_cookie");
 	}
 	memf = open_memstream(&mem, &memlen);
 	out = sg_out_new(memf, &oo);
@@ -176,6 +164,5 @@ int main(void)
 	sg_out_free(out);
 	fclose(memf);
 	free(mem);
-	printf("user_cookie: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary("user_cookie");
 }

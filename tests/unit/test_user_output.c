@@ -6,23 +6,10 @@
 
 #include <stdlib.h>
 
+#include "check.h"
 #include "sg_user.h"
 #include "json.h"
 #include "output.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (cond) {                                                     \
-			passed++;                                               \
-		} else {                                                        \
-			failed++;                                               \
-			printf("  FAIL ");                                      \
-			printf(__VA_ARGS__);                                    \
-			printf("  <-- %s\n", #cond);                            \
-		}                                                               \
-	} while (0)
 
 static void test_parsers(void)
 {
@@ -224,6 +211,5 @@ int main(void)
 	test_format();
 	test_json();
 	test_out();
-	printf("user_output: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary("user_output");
 }

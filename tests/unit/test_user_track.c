@@ -13,24 +13,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "check.h"
 #include "sg_user.h"
 #include "sg_flow.h"
 #include "output.h"
 #include "track.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (cond) {                                                     \
-			passed++;                                               \
-		} else {                                                        \
-			failed++;                                               \
-			printf("  FAIL ");                                      \
-			printf(__VA_ARGS__);                                    \
-			printf("  <-- %s\n", #cond);                            \
-		}                                                               \
-	} while (0)
 
 #define S 1000000000ull
 #define T0 (1000 * S)	/* the fake clock's start */
@@ -266,13 +254,13 @@ int main(void)
 	struct sg_out *out;
 
 	if (geteuid() != 0) {
-		printf("user_track: 0 passed, 0 failed, 1 skipped (needs root for BPF maps)\n");
-		return 0;
+		check_skip("not root: the controllers' tests need BPF maps");
+		return check_summary("user_track");
 	}
 	ncpu = libbpf_num_possible_cpus();
 	if (make_maps()) {
-		printf("  FAIL cannot create BPF maps\nuser_track: 0 passed, 1 failed\n");
-		return 1;
+		CHECK(0, "create the BPF maps");
+		return check_summary("user_track");
 	}
 	sg_config_defaults(&cfg);
 	cfg.time_wait_alert = 3;
@@ -283,6 +271,5 @@ int main(void)
 	sg_out_free(out);
 	fclose(memf);
 	free(mem);
-	printf("user_track: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary("user_track");
 }
