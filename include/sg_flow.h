@@ -5,11 +5,24 @@
  * Compiles in userspace (linux/types.h) and in BPF (vmlinux.h first): no
  * libc, no globals, no tables, no loops; everything is always_inline.
  *
- * Model: each endpoint runs its own RFC 793 machine, driven by what it
- * sends and, as evidenced by the OTHER endpoint's acknowledgement numbers,
- * what it has received. A segment seen from X is assumed to reach its peer Y
- * (so X's ack moves Y's machine at once), but X's FIN only moves Y once Y
- * acknowledges it. All sequence comparisons use serial arithmetic.
+ * Model: each endpoint runs its own RFC 793 machine. The tracker sees
+ * segments at one interface, and any of them may still be lost after it,
+ * in either direction, so an endpoint X moves only on evidence:
+ *  - X sends something: its SYN, FIN or RST, or an ACK whose number proves
+ *    what X has received (X acking Y's FIN is the only proof that X got it);
+ *  - Y's acknowledgement number covers what X sent: X's SYN (SYN_RCVD ->
+ *    ESTABLISHED) or X's FIN (FIN_WAIT_1 -> FIN_WAIT_2, CLOSING ->
+ *    TIME_WAIT, LAST_ACK -> CLOSED). Such an ack is taken to reach X: no
+ *    endpoint acknowledges an ack, so nothing X sends later could confirm it.
+ * Nothing Y sends moves X on the assumption that X received it. One case
+ * waits: X in FIN_WAIT_1 whose FIN Y acknowledges after Y sent a FIN that
+ * did not. X gets Y's FIN first (CLOSING) unless that FIN was lost, so X's
+ * state stays open until X acknowledges Y's FIN; X's ack answers the latest
+ * copy of Y's FIN, and X went FIN_WAIT_2 -> TIME_WAIT if that copy also
+ * acknowledged X's FIN, else CLOSING (-> TIME_WAIT at once, Y's ack being
+ * already known). An acceptable RST closes both endpoints at once: no
+ * endpoint acknowledges a RST, so no evidence of its arrival ever comes.
+ * All sequence comparisons use serial arithmetic.
  *
  * Size: key 40 bytes + value 88 bytes = 128 bytes per flow entry.
  */
@@ -44,6 +57,7 @@ struct sg_flow_key {
 #define SG_FP_NXT(s)	((__u8)(0x01u << ((s) & 1)))	/* snd_nxt[s] known */
 #define SG_FP_FIN(s)	((__u8)(0x04u << ((s) & 1)))	/* s has sent its FIN (fin_seq[s] valid) */
 #define SG_FP_ISN(s)	((__u8)(0x10u << ((s) & 1)))	/* isn[s] known */
+#define SG_FP_FINACK(s)	((__u8)(0x40u << ((s) & 1)))	/* s's latest FIN copy acked the peer's FIN */
 
 /*
  * The map value. Arrays of two are indexed by enum sg_side. Times: start_ns
@@ -180,6 +194,16 @@ SG_INLINE void sg__zero(struct sg_flow *f)
 SG_INLINE void sg__touch(struct sg_flow *f, __u64 now_ns)
 {
 	f->last_ms = sg__sat32(sg__since(f, now_ns) / 1000000);
+}
+
+/*
+ * A state only reached after receiving the peer's FIN: an endpoint there
+ * has acknowledged the peer's FIN (sg__segment() moves it there only then).
+ */
+SG_INLINE int sg__got_fin(__u8 st)
+{
+	return st == SG_CLOSE_WAIT || st == SG_LAST_ACK || st == SG_CLOSING ||
+	       st == SG_TIME_WAIT;
 }
 
 /* A side that never did anything (implicit LISTEN) or is gone. */
@@ -414,25 +438,44 @@ SG_INLINE void sg__segment(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
 			sg__tr(f, o, SG_SIDE_CLIENT, SG_ESTABLISHED, SG_CAUSE_SYNACK, now_ns);
 			sg__tr(f, o, SG_SIDE_SERVER, SG_ESTABLISHED, SG_CAUSE_ACK, now_ns);
 		}
-		/* 2. x has received y's FIN */
+		/* 2. x has received y's FIN: x's own ack is the only proof */
 		acks_yfin = (f->priv & SG_FP_FIN(y)) && SG_SEQ_GT(ack, f->fin_seq[y]);
 		if (acks_yfin) {
 			st = f->state[x];
-			if (st == SG_ESTABLISHED)
+			if (st == SG_ESTABLISHED) {
 				sg__tr(f, o, x, SG_CLOSE_WAIT, SG_CAUSE_FIN, now_ns);
-			else if (st == SG_FIN_WAIT_1)
-				sg__tr(f, o, x, SG_CLOSING, SG_CAUSE_FIN, now_ns);
-			else if (st == SG_FIN_WAIT_2)
+			} else if (st == SG_FIN_WAIT_1 && (f->priv & SG_FP_FINACK(y))) {
+				/* the copy of y's FIN that x answers (the latest)
+				 * acked x's FIN too; an ack is taken before the
+				 * FIN it travels with (RFC 9293 3.10.7.4) */
+				sg__tr(f, o, x, SG_FIN_WAIT_2, SG_CAUSE_ACK, now_ns);
 				sg__tr(f, o, x, SG_TIME_WAIT, SG_CAUSE_FIN, now_ns);
+			} else if (st == SG_FIN_WAIT_1) {
+				/* that copy did not: y's acks only grow, so x got
+				 * y's FIN before any ack of its own FIN, and an
+				 * ack y sent since (y acked x's FIN) comes after */
+				sg__tr(f, o, x, SG_CLOSING, SG_CAUSE_FIN, now_ns);
+				if (sg__got_fin(f->state[y]))
+					sg__tr(f, o, x, SG_TIME_WAIT, SG_CAUSE_ACK, now_ns);
+			} else if (st == SG_FIN_WAIT_2) {
+				sg__tr(f, o, x, SG_TIME_WAIT, SG_CAUSE_FIN, now_ns);
+			}
 		}
 	}
 
-	/* 3. x closes */
+	/* 3. x closes, or sends its FIN again (with what it acks now) */
 	st = f->state[x];
-	if (fin && !(f->priv & SG_FP_FIN(x)) &&
-	    (st == SG_ESTABLISHED || st == SG_CLOSE_WAIT)) {
+	if (fin && (f->priv & SG_FP_FIN(x)) && seq + len == f->fin_seq[x]) {
+		if (acks_yfin)
+			f->priv |= SG_FP_FINACK(x);
+		else
+			f->priv &= (__u8)~SG_FP_FINACK(x);
+	} else if (fin && !(f->priv & SG_FP_FIN(x)) &&
+		   (st == SG_ESTABLISHED || st == SG_CLOSE_WAIT)) {
 		f->fin_seq[x] = seq + len;
 		f->priv |= SG_FP_FIN(x);
+		if (acks_yfin)
+			f->priv |= SG_FP_FINACK(x);
 		if (f->close_how == SG_CLOSE_NONE) {
 			f->close_side = (__u8)x;
 			f->close_how = SG_CLOSE_FIN;
@@ -445,14 +488,12 @@ SG_INLINE void sg__segment(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
 	if (acks_yfin) {
 		st = f->state[y];
 		if (st == SG_FIN_WAIT_1) {
-			if (f->state[x] == SG_CLOSING) {
-				/* simultaneous close: this segment follows x's
-				 * FIN, so y got that FIN first */
-				sg__tr(f, o, y, SG_CLOSING, SG_CAUSE_FIN, now_ns);
-				sg__tr(f, o, y, SG_TIME_WAIT, SG_CAUSE_ACK, now_ns);
-			} else {
+			/* x CLOSING: x's FIN, sent before x got y's, is not
+			 * acknowledged by y yet, and y may get it before this
+			 * ack (CLOSING) or not (FIN_WAIT_2). y's ack of x's
+			 * FIN decides (step 2 on y's segment). */
+			if (f->state[x] != SG_CLOSING)
 				sg__tr(f, o, y, SG_FIN_WAIT_2, SG_CAUSE_ACK, now_ns);
-			}
 		} else if (st == SG_CLOSING) {
 			sg__tr(f, o, y, SG_TIME_WAIT, SG_CAUSE_ACK, now_ns);
 		} else if (st == SG_LAST_ACK) {

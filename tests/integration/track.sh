@@ -372,6 +372,163 @@ test_track_differential_kernel() {
 	((ksp == 6)) || fail "kernel traced $ksp server sockets, expected 6"
 }
 
+# ---- loss after the interface: differential against the kernel, both sides --
+#
+# nftables drops chosen segments AFTER they crossed sgs0, where synguard saw
+# them: server segments in sg_cli's input hook (past sgs0's TC egress),
+# client segments in sg_srv's input hook (past sgs0's XDP). Each drop is
+# one-shot, or gated on a later event, so the kernel recovers by
+# retransmission and every connection completes.
+#
+# Ground truth: sock:inet_sock_set_state for BOTH sockets (the client's in
+# sg_cli, sport = client port; the server's child in sg_srv, sport = server
+# port), mapped as in tr_kernel_map. What is compared: each endpoint's
+# sequence of states, synguard's against its kernel socket's, nothing else.
+# The times legitimately differ, because synguard sees a segment before its
+# loss: a client ack dropped in sg_srv still moves the server at once (an
+# ack is taken to reach its receiver; the kernel moves on the resent one),
+# and in the crossing-FIN case the client's FIN_WAIT_2 is reported only with
+# the client's ack of the resent server FIN, the first moment the interface
+# shows which of the two the client got first. TIME_WAIT's end is
+# synguard's --time-wait timer (the kernel does not trace its mini-socket).
+#
+# Cases (server port, client port = server port + 32000; what is dropped; who
+# closes):
+#   synack   8110  sg_cli: the first SYN-ACK                  client first
+#   hsack    8111  sg_srv: the handshake ACK                  client first
+#   cfin     8112  sg_srv: the client's first FIN             client first
+#   sfin     8113  sg_cli: every server FIN until the client  server first, the
+#                  has sent its own                         client 300 ms later
+#                  (the FINs cross: the reported bug; the kernel's paths are
+#                  checked to be the crossing ones)
+#   lastack  8114  sg_srv: the client's ack of the server's   client first
+#                  FIN
+#   data     8115  sg_cli: the server's first data (reply)    server first
+#   sim      8116  nothing: a reference, the FINs cross       both at once
+#                  unforced (simultaneous close)
+TR_LOSS_CASES="synack:8110:client:client hsack:8111:client:client cfin:8112:client:client
+	sfin:8113:server:hold lastack:8114:client:client data:8115:server:server
+	sim:8116:simultaneous:simultaneous"
+
+tr_loss_rules() {
+	cli nft -f - <<-'NFT' || fail "nft rules in sg_cli"
+	table inet sgloss {
+		set once { type inet_service; flags dynamic; }	# client ports that lost their segment
+		set cfin { type inet_service; flags dynamic; }	# client ports whose FIN has left
+		counter synack { }
+		counter sfin { }
+		counter data { }
+		chain in {
+			type filter hook input priority 0; policy accept;
+			tcp sport 8110 tcp flags & (syn | ack) == (syn | ack) tcp dport != @once add @once { tcp dport } counter name synack drop
+			tcp sport 8113 tcp flags & (fin | psh) == fin tcp dport != @cfin counter name sfin drop
+			tcp sport 8115 tcp flags & psh == psh tcp dport != @once add @once { tcp dport } counter name data drop
+		}
+		chain out {
+			type filter hook output priority 0; policy accept;
+			tcp dport 8113 tcp flags & fin == fin add @cfin { tcp sport }
+		}
+	}
+	NFT
+	srv nft -f - <<-'NFT' || fail "nft rules in sg_srv"
+	table inet sgloss {
+		set once { type inet_service; flags dynamic; }	# client ports that lost their segment
+		set sfin { type inet_service; flags dynamic; }	# client ports the server's FIN went to
+		counter hsack { }
+		counter cfin { }
+		counter lastack { }
+		chain in {
+			type filter hook input priority 0; policy accept;
+			tcp dport 8111 tcp flags & (syn | ack | fin | rst | psh) == ack tcp sport != @once add @once { tcp sport } counter name hsack drop
+			tcp dport 8112 tcp flags & fin == fin tcp sport != @once add @once { tcp sport } counter name cfin drop
+			tcp dport 8114 tcp flags & (syn | fin | rst) == 0 tcp sport @sfin tcp sport != @once add @once { tcp sport } counter name lastack drop
+		}
+		chain out {
+			type filter hook output priority 0; policy accept;
+			tcp sport 8114 tcp flags & fin == fin add @sfin { tcp dport }
+		}
+	}
+	NFT
+}
+
+# tr_loss_drops CASE: packets the case's nft counter dropped ("-" if none).
+tr_loss_drops() {
+	local ns=sg_cli
+	[[ $1 == sim ]] && { echo -; return; }
+	[[ $1 == hsack || $1 == cfin || $1 == lastack ]] && ns=sg_srv
+	ip netns exec $ns nft -j list counter inet sgloss "$1" | jq '.nftables[] | select(.counter) | .counter.packets'
+}
+
+# tr_loss_paths PORT CPORT: "kernel client|synguard client|kernel server|synguard server"
+tr_loss_paths() {
+	local port=$1 csp=$2
+	grep -v '^#' "$TR_INST/trace" >"$TMPD/ktrace"
+	echo "$(grep -E "sport=$csp dport=$port " "$TMPD/ktrace" | tr_kernel_map)|$(tr_path client "$csp" "$port")|$(grep -E "sport=$port dport=$csp " "$TMPD/ktrace" | tr_kernel_map)|$(tr_path server "$csp" "$port")"
+}
+
+test_track_loss_differential_kernel() {
+	local ev c name port smode cmode csp args p kc sc ks ss drops end all
+	[[ -d $TR_TRACE/events ]] || mount -t tracefs nodev $TR_TRACE 2>/dev/null
+	[[ -d $TR_TRACE/events/sock/inet_sock_set_state ]] || skip "no tracefs sock:inet_sock_set_state"
+	TR_INST=$TR_TRACE/instances/sgtest_$$
+	trap tr_trace_cleanup EXIT
+	mkdir "$TR_INST" || skip "cannot create a tracefs instance"
+	ev=$TR_INST/events/sock/inet_sock_set_state
+	# the tracepoint is global (all namespaces): keep only this test's ports
+	echo "protocol == 6 && ((sport >= 8110 && sport <= 8116) || (dport >= 8110 && dport <= 8116))" \
+		>"$ev/filter" || fail "tracepoint filter"
+	echo 1 >"$ev/enable" || fail "cannot enable sock:inet_sock_set_state"
+	ns_setup
+	tr_loss_rules
+	sg_start --time-wait 1
+	for c in $TR_LOSS_CASES; do
+		IFS=: read -r name port smode cmode <<<"$c"
+		csp=$((port + 32000))
+		args=(--close "$cmode" --connect-timeout-ms 5000)
+		# sfin: the client closes on its own 300 ms after the reply, while
+		# the server's FIN (sent right after the reply) is being dropped
+		[[ $cmode == hold ]] && args+=(--hold-ms 300)
+		tcp_server --listen $SRV4 --port "$port" --count 1 --close "$smode"
+		cli timeout 20 "$TCPKIT" client --connect $SRV4 --port "$port" --sport "$csp" "${args[@]}" \
+			>"$TMPD/cli.$name.out" 2>&1 || fail "$name: client failed: $(cat "$TMPD/cli.$name.out")"
+	done
+	# wait until the kernel's and synguard's paths agree for every case
+	# (the kernel recovers by retransmission; TIME_WAIT ends after 1 s)
+	end=$((SECONDS + 12))
+	while ((SECONDS <= end)); do
+		all=1
+		for c in $TR_LOSS_CASES; do
+			IFS=: read -r name port _ <<<"$c"
+			IFS='|' read -r kc sc ks ss <<<"$(tr_loss_paths "$port" $((port + 32000)))"
+			[[ -n $kc && $kc == "$sc" && -n $ks && $ks == "$ss" ]] || { all=0; break; }
+		done
+		((all)) && break
+		sleep 0.5
+	done
+	sleep 0.6	# anything extra would show up now
+	sg_stop
+	echo 0 >"$ev/enable"
+	for c in $TR_LOSS_CASES; do
+		IFS=: read -r name port _ <<<"$c"
+		csp=$((port + 32000))
+		IFS='|' read -r kc sc ks ss <<<"$(tr_loss_paths "$port" "$csp")"
+		drops=$(tr_loss_drops "$name")
+		info "$name: dropped $drops; client kernel $kc"
+		info "$name:            client synguard $sc"
+		info "$name:            server kernel $ks"
+		info "$name:            server synguard $ss"
+		[[ $drops == - ]] || ((drops >= 1)) || fail "$name: nothing was dropped: the case did not happen"
+		[[ -n $kc && -n $ks ]] || fail "$name: no kernel trace (client '$kc', server '$ks')"
+		[[ $kc == "$sc" ]] || { tr_dump; fail "$name: client differs: kernel '$kc', synguard '$sc'"; }
+		[[ $ks == "$ss" ]] || { tr_dump; fail "$name: server differs: kernel '$ks', synguard '$ss'"; }
+	done
+	# sfin is the reported case only if the FINs really crossed: the client
+	# got the server's ack of its FIN first, the server the client's FIN
+	IFS='|' read -r kc _ ks _ <<<"$(tr_loss_paths 8113 40113)"
+	[[ $kc == *FIN_WAIT_1,FIN_WAIT_2,TIME_WAIT* && $ks == *FIN_WAIT_1,CLOSING,TIME_WAIT* ]] ||
+		fail "sfin: the FINs did not cross as intended (client '$kc', server '$ks')"
+}
+
 # Both sides abort at once (SO_LINGER {1,0} on both): the two RSTs cross, one
 # is seen by XDP (ingress) and the other by TC (egress), often on two CPUs at
 # the same time. Each side must still go ESTABLISHED -> CLOSED exactly once.

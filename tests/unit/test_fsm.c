@@ -244,14 +244,24 @@ static void t_simultaneous(int client_acks_first)
 	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
 	/* the server's FIN crossed the client's: its ack does not cover it */
 	seg(&s, 10, 0, F | A, v, c, 0, 509, "S:ESTABLISHED>FIN_WAIT_1/FIN", 0);
+	/*
+	 * The first ack moves its sender to CLOSING; the other side has not
+	 * acknowledged the FIN it was sent yet, and whether it got that FIN
+	 * before this ack (CLOSING) or lost it (FIN_WAIT_2) is unknown: it
+	 * moves on its own ack, which the kernel sends when the FIN arrives.
+	 */
 	if (client_acks_first) {
-		seg(&s, 100, 1, A, c + 1, v + 1, 0, 502,
-		    "C:FIN_WAIT_1>CLOSING/FIN S:FIN_WAIT_1>CLOSING/FIN S:CLOSING>TIME_WAIT/ACK", 0);
-		seg(&s, 10, 0, A, v + 1, c + 1, 0, 509, "C:CLOSING>TIME_WAIT/ACK", 0);
+		seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "C:FIN_WAIT_1>CLOSING/FIN", 0);
+		check(s.f.state[1] == SG_FIN_WAIT_1,
+		      "%s: server stays FIN_WAIT_1 until it acks the client's FIN", s.name);
+		seg(&s, 10, 0, A, v + 1, c + 1, 0, 509,
+		    "S:FIN_WAIT_1>CLOSING/FIN S:CLOSING>TIME_WAIT/ACK C:CLOSING>TIME_WAIT/ACK", 0);
 	} else {
-		seg(&s, 100, 0, A, v + 1, c + 1, 0, 509,
-		    "S:FIN_WAIT_1>CLOSING/FIN C:FIN_WAIT_1>CLOSING/FIN C:CLOSING>TIME_WAIT/ACK", 0);
-		seg(&s, 10, 1, A, c + 1, v + 1, 0, 502, "S:CLOSING>TIME_WAIT/ACK", 0);
+		seg(&s, 100, 0, A, v + 1, c + 1, 0, 509, "S:FIN_WAIT_1>CLOSING/FIN", 0);
+		check(s.f.state[0] == SG_FIN_WAIT_1,
+		      "%s: client stays FIN_WAIT_1 until it acks the server's FIN", s.name);
+		seg(&s, 10, 1, A, c + 1, v + 1, 0, 502,
+		    "C:FIN_WAIT_1>CLOSING/FIN C:CLOSING>TIME_WAIT/ACK S:CLOSING>TIME_WAIT/ACK", 0);
 	}
 	expire(&s, 60000, TW_NS, HO_NS, IDLE_NS,
 	       "C:TIME_WAIT>CLOSED/TIMEOUT S:TIME_WAIT>CLOSED/TIMEOUT", 1);
@@ -601,6 +611,200 @@ static void t_tfo(void)
 	seg(&s, 100, 0, S | A, SISN, CISN + 7, 0, 65160, "-", 0);
 }
 
+/*
+ * Segments lost after the interface. The tracker saw them, their receiver
+ * did not: the receiver's state may move only on its own acks. Each
+ * scenario ends with the paths the kernel's sockets take (ss/tracepoint).
+ */
+
+/*
+ * The user's report: the server's FIN leaves through the interface and is
+ * lost further on; the client, not having received it, closes too (its FIN
+ * acks only data). The server acks the client's FIN, later resends its own
+ * FIN, and the client acks that. Kernel: client FIN_WAIT_1 -> FIN_WAIT_2 ->
+ * TIME_WAIT, server FIN_WAIT_1 -> CLOSING -> TIME_WAIT.
+ */
+static void t_lost_fin_crossing(void)
+{
+	struct sc s;
+	__u32 c = CISN + 1, v = SISN + 1;
+
+	handshake(&s, "lost FIN, crossing", CISN, SISN);
+	seg(&s, 100, 1, P | A, c, v, 10, 502, "-", 0);
+	c += 10;
+	seg(&s, 100, 0, P | A, v, c, 20, 509, "-", 0);
+	v += 20;
+	seg(&s, 100, 0, F | A, v, c, 0, 509, "S:ESTABLISHED>FIN_WAIT_1/FIN", 0);	/* lost */
+	/* a tail loss probe of it, lost as well */
+	seg(&s, 2000, 0, F | A, v, c, 0, 509, "-", 1);
+	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
+	/* the server got the client's FIN before any ack of its own */
+	seg(&s, 100, 0, A, v + 1, c + 1, 0, 509, "S:FIN_WAIT_1>CLOSING/FIN", 0);
+	check(s.f.state[0] == SG_FIN_WAIT_1,
+	      "lost FIN, crossing: the client did not ack the server's FIN: not CLOSING");
+	/* the retransmitted FIN now also acks the client's FIN */
+	seg(&s, 200000, 0, F | A, v, c + 1, 0, 509, "-", 1);
+	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502,
+	    "C:FIN_WAIT_1>FIN_WAIT_2/ACK C:FIN_WAIT_2>TIME_WAIT/FIN S:CLOSING>TIME_WAIT/ACK", 0);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT",
+		     "LISTEN>SYN_RCVD>ESTABLISHED>FIN_WAIT_1>CLOSING>TIME_WAIT");
+	check(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_SERVER,
+	      "lost FIN, crossing: closer server/FIN");
+	/* the client's ack of the resent FIN, again: nothing new */
+	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "-", 0);
+	expire(&s, 60000, TW_NS, HO_NS, IDLE_NS,
+	       "C:TIME_WAIT>CLOSED/TIMEOUT S:TIME_WAIT>CLOSED/TIMEOUT", 1);
+}
+
+/*
+ * The mirror: the client's FIN is lost after the interface (the server
+ * never gets it) while the server closes too. The client gets the server's
+ * FIN first (CLOSING); the server gets the client's ack of its FIN first
+ * (FIN_WAIT_2), then the client's resent FIN (TIME_WAIT).
+ */
+static void t_lost_fin_crossing_mirror(void)
+{
+	struct sc s;
+	__u32 c = CISN + 1, v = SISN + 1;
+
+	handshake(&s, "lost client FIN, crossing", CISN, SISN);
+	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);	/* lost */
+	seg(&s, 100, 0, F | A, v, c, 0, 509, "S:ESTABLISHED>FIN_WAIT_1/FIN", 0);
+	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "C:FIN_WAIT_1>CLOSING/FIN", 0);
+	check(s.f.state[1] == SG_FIN_WAIT_1,
+	      "lost client FIN, crossing: server undecided until it acks the client's FIN");
+	seg(&s, 200000, 1, F | A, c, v + 1, 0, 502, "-", 1);
+	seg(&s, 100, 0, A, v + 1, c + 1, 0, 509,
+	    "S:FIN_WAIT_1>FIN_WAIT_2/ACK S:FIN_WAIT_2>TIME_WAIT/FIN C:CLOSING>TIME_WAIT/ACK", 0);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>CLOSING>TIME_WAIT",
+		     "LISTEN>SYN_RCVD>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT");
+}
+
+/*
+ * A FIN lost after the interface in an ordinary close: its receiver stays
+ * ESTABLISHED (not CLOSE_WAIT) until it acks the resent FIN, and the
+ * closer stays FIN_WAIT_1 until that ack. Neither endpoint moves on its own
+ * segments that prove nothing (data, acks below the FIN).
+ */
+static void t_lost_fin_passive(void)
+{
+	struct sc s;
+	__u32 c = CISN + 1, v = SISN + 1;
+
+	handshake(&s, "lost FIN, passive close", CISN, SISN);
+	seg(&s, 100, 0, F | A, v, c, 0, 509, "S:ESTABLISHED>FIN_WAIT_1/FIN", 0);	/* lost */
+	/* the client sends data and acks below the FIN: it has not got it */
+	seg(&s, 100, 1, P | A, c, v, 30, 502, "-", 0);
+	c += 30;
+	seg(&s, 100, 0, A, v + 1, c, 0, 509, "-", 0);	/* server acks data: not its FIN's ack */
+	seg(&s, 100, 1, A, c, v, 0, 502, "-", 0);
+	check(s.f.state[0] == SG_ESTABLISHED && s.f.state[1] == SG_FIN_WAIT_1,
+	      "lost FIN, passive close: client ESTABLISHED, server FIN_WAIT_1");
+	seg(&s, 200000, 0, F | A, v, c, 0, 509, "-", 1);
+	seg(&s, 100, 1, A, c, v + 1, 0, 502,
+	    "C:ESTABLISHED>CLOSE_WAIT/FIN S:FIN_WAIT_1>FIN_WAIT_2/ACK", 0);
+	seg(&s, 100, 1, F | A, c, v + 1, 0, 502, "C:CLOSE_WAIT>LAST_ACK/FIN", 0);
+	seg(&s, 100, 0, A, v + 1, c + 1, 0, 509,
+	    "S:FIN_WAIT_2>TIME_WAIT/FIN C:LAST_ACK>CLOSED/ACK", 0);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSED",
+		     "LISTEN>SYN_RCVD>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT");
+}
+
+/*
+ * A SYN-ACK lost after the interface: the server is SYN_RCVD (its own
+ * SYN-ACK), the client stays SYN_SENT through its SYN retransmission and the
+ * resent SYN-ACK, and both become ESTABLISHED on the client's ACK.
+ */
+static void t_lost_synack(void)
+{
+	struct sc s;
+
+	init(&s, "lost SYN-ACK", 0, S, CISN, 0, 0, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
+	seg(&s, 300, 0, S | A, SISN, CISN + 1, 0, 65160, "S:LISTEN>SYN_RCVD/SYNACK", 0); /* lost */
+	seg(&s, 1000000, 1, S, CISN, 0, 0, 64240, "-", 1);
+	check(s.f.state[0] == SG_SYN_SENT && s.f.syn_retrans == 1,
+	      "lost SYN-ACK: client still SYN_SENT, SYN retransmitted");
+	seg(&s, 300, 0, S | A, SISN, CISN + 1, 0, 65160, "-", 1);
+	seg(&s, 300, 1, A, CISN + 1, SISN + 1, 0, 502,
+	    "C:SYN_SENT>ESTABLISHED/SYNACK S:SYN_RCVD>ESTABLISHED/ACK", 0);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED", "LISTEN>SYN_RCVD>ESTABLISHED");
+}
+
+/*
+ * The handshake ACK lost after the interface. The client's ack of the
+ * SYN-ACK is the client's own proof (ESTABLISHED) and moves the server as
+ * acks do; the loss shows as the server's SYN-ACK retransmission, counted,
+ * and the kernel's server takes the same path (SYN_RECV -> ESTABLISHED on the
+ * next client segment carrying that ack).
+ */
+static void t_lost_handshake_ack(void)
+{
+	struct sc s;
+	__u32 c = CISN + 1, v = SISN + 1;
+
+	init(&s, "lost handshake ACK", 0, S, CISN, 0, 0, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
+	seg(&s, 300, 0, S | A, SISN, c, 0, 65160, "S:LISTEN>SYN_RCVD/SYNACK", 0);
+	seg(&s, 300, 1, A, c, v, 0, 502,
+	    "C:SYN_SENT>ESTABLISHED/SYNACK S:SYN_RCVD>ESTABLISHED/ACK", 0);	/* lost */
+	seg(&s, 1000000, 0, S | A, SISN, c, 0, 65160, "-", 1);
+	seg(&s, 300, 1, A, c, v, 0, 502, "-", 0);
+	seg(&s, 100, 1, P | A, c, v, 8, 502, "-", 0);
+	seg(&s, 100, 0, P | A, v, c + 8, 12, 509, "-", 0);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED", "LISTEN>SYN_RCVD>ESTABLISHED");
+}
+
+/*
+ * The last ACK lost after the interface: the client's ack of the server's
+ * FIN is its own proof (TIME_WAIT) and moves the server as acks do; the
+ * resent FIN and the repeated ack change nothing.
+ */
+static void t_lost_last_ack(void)
+{
+	struct sc s;
+	__u32 c = CISN + 1, v = SISN + 1;
+
+	handshake(&s, "lost last ACK", CISN, SISN);
+	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
+	seg(&s, 100, 0, F | A, v, c + 1, 0, 509,
+	    "S:ESTABLISHED>CLOSE_WAIT/FIN S:CLOSE_WAIT>LAST_ACK/FIN C:FIN_WAIT_1>FIN_WAIT_2/ACK", 0);
+	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502,
+	    "C:FIN_WAIT_2>TIME_WAIT/FIN S:LAST_ACK>CLOSED/ACK", 0);	/* lost */
+	seg(&s, 200000, 0, F | A, v, c + 1, 0, 509, "-", 1);
+	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "-", 0);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT",
+		     "LISTEN>SYN_RCVD>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSED");
+}
+
+/*
+ * Data lost after the interface, then the FIN behind it: the receiver
+ * cannot take the FIN in sequence, so its acks stay below it (duplicate
+ * acks, then an ack of the resent data only) until the hole is filled.
+ */
+static void t_lost_data(void)
+{
+	struct sc s;
+	__u32 c = CISN + 1, v = SISN + 1;
+
+	handshake(&s, "lost data", CISN, SISN);
+	seg(&s, 100, 1, P | A, c, v, 10, 502, "-", 0);
+	c += 10;
+	seg(&s, 100, 0, A, v, c, 1448, 509, "-", 0);		/* lost */
+	seg(&s, 10, 0, P | A, v + 1448, c, 552, 509, "-", 0);
+	seg(&s, 10, 0, F | A, v + 2000, c, 0, 509, "S:ESTABLISHED>FIN_WAIT_1/FIN", 0);
+	seg(&s, 100, 1, A, c, v, 0, 502, "-", 0);		/* duplicate acks */
+	seg(&s, 10, 1, A, c, v, 0, 502, "-", 0);
+	seg(&s, 200000, 0, A, v, c, 1448, 509, "-", 1);	/* the hole, resent */
+	check(s.f.state[0] == SG_ESTABLISHED && s.f.state[1] == SG_FIN_WAIT_1,
+	      "lost data: client ESTABLISHED while its acks stay below the FIN");
+	seg(&s, 100, 1, A, c, v + 2000, 0, 502, "-", 0);	/* all data, not the FIN */
+	seg(&s, 100, 1, A, c, v + 2001, 0, 502,
+	    "C:ESTABLISHED>CLOSE_WAIT/FIN S:FIN_WAIT_1>FIN_WAIT_2/ACK", 0);
+	check(s.f.bytes[1] == 1448 + 552 + 1448, "lost data: server bytes %u (the hole twice)",
+	      s.f.bytes[1]);
+	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>CLOSE_WAIT",
+		     "LISTEN>SYN_RCVD>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2");
+}
+
 static int key_eq(const struct sg_flow_key *a, const struct sg_flow_key *b)
 {
 	return memcmp(a, b, sizeof(*a)) == 0;
@@ -721,6 +925,13 @@ int main(void)
 	t_midstream();
 	t_expiry();
 	t_tfo();
+	t_lost_fin_crossing();
+	t_lost_fin_crossing_mirror();
+	t_lost_fin_passive();
+	t_lost_synack();
+	t_lost_handshake_ack();
+	t_lost_last_ack();
+	t_lost_data();
 	t_key();
 	return check_summary("fsm");
 }
