@@ -89,7 +89,8 @@ demo: deps
 
 # ---- BPF ---------------------------------------------------------------
 
-$(BPF_OBJ): bpf/synguard.bpf.c
+# (the headers also explicitly: a build dir made before the .d files existed)
+$(BPF_OBJ): bpf/synguard.bpf.c $(wildcard bpf/*.h include/*.h)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(OBJ)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_DEPFLAGS) -c $< -o $@

@@ -252,13 +252,13 @@ static void t_simultaneous(int client_acks_first)
 	 */
 	if (client_acks_first) {
 		seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "C:FIN_WAIT_1>CLOSING/FIN", 0);
-		check(s.f.state[1] == SG_FIN_WAIT_1,
+		CHECK(s.f.state[1] == SG_FIN_WAIT_1,
 		      "%s: server stays FIN_WAIT_1 until it acks the client's FIN", s.name);
 		seg(&s, 10, 0, A, v + 1, c + 1, 0, 509,
 		    "S:FIN_WAIT_1>CLOSING/FIN S:CLOSING>TIME_WAIT/ACK C:CLOSING>TIME_WAIT/ACK", 0);
 	} else {
 		seg(&s, 100, 0, A, v + 1, c + 1, 0, 509, "S:FIN_WAIT_1>CLOSING/FIN", 0);
-		check(s.f.state[0] == SG_FIN_WAIT_1,
+		CHECK(s.f.state[0] == SG_FIN_WAIT_1,
 		      "%s: client stays FIN_WAIT_1 until it acks the server's FIN", s.name);
 		seg(&s, 10, 1, A, c + 1, v + 1, 0, 502,
 		    "C:FIN_WAIT_1>CLOSING/FIN C:CLOSING>TIME_WAIT/ACK S:CLOSING>TIME_WAIT/ACK", 0);
@@ -640,7 +640,7 @@ static void t_lost_fin_crossing(void)
 	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
 	/* the server got the client's FIN before any ack of its own */
 	seg(&s, 100, 0, A, v + 1, c + 1, 0, 509, "S:FIN_WAIT_1>CLOSING/FIN", 0);
-	check(s.f.state[0] == SG_FIN_WAIT_1,
+	CHECK(s.f.state[0] == SG_FIN_WAIT_1,
 	      "lost FIN, crossing: the client did not ack the server's FIN: not CLOSING");
 	/* the retransmitted FIN now also acks the client's FIN */
 	seg(&s, 200000, 0, F | A, v, c + 1, 0, 509, "-", 1);
@@ -648,7 +648,7 @@ static void t_lost_fin_crossing(void)
 	    "C:FIN_WAIT_1>FIN_WAIT_2/ACK C:FIN_WAIT_2>TIME_WAIT/FIN S:CLOSING>TIME_WAIT/ACK", 0);
 	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>TIME_WAIT",
 		     "LISTEN>SYN_RCVD>ESTABLISHED>FIN_WAIT_1>CLOSING>TIME_WAIT");
-	check(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_SERVER,
+	CHECK(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_SERVER,
 	      "lost FIN, crossing: closer server/FIN");
 	/* the client's ack of the resent FIN, again: nothing new */
 	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "-", 0);
@@ -671,7 +671,7 @@ static void t_lost_fin_crossing_mirror(void)
 	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);	/* lost */
 	seg(&s, 100, 0, F | A, v, c, 0, 509, "S:ESTABLISHED>FIN_WAIT_1/FIN", 0);
 	seg(&s, 100, 1, A, c + 1, v + 1, 0, 502, "C:FIN_WAIT_1>CLOSING/FIN", 0);
-	check(s.f.state[1] == SG_FIN_WAIT_1,
+	CHECK(s.f.state[1] == SG_FIN_WAIT_1,
 	      "lost client FIN, crossing: server undecided until it acks the client's FIN");
 	seg(&s, 200000, 1, F | A, c, v + 1, 0, 502, "-", 1);
 	seg(&s, 100, 0, A, v + 1, c + 1, 0, 509,
@@ -698,7 +698,7 @@ static void t_lost_fin_passive(void)
 	c += 30;
 	seg(&s, 100, 0, A, v + 1, c, 0, 509, "-", 0);	/* server acks data: not its FIN's ack */
 	seg(&s, 100, 1, A, c, v, 0, 502, "-", 0);
-	check(s.f.state[0] == SG_ESTABLISHED && s.f.state[1] == SG_FIN_WAIT_1,
+	CHECK(s.f.state[0] == SG_ESTABLISHED && s.f.state[1] == SG_FIN_WAIT_1,
 	      "lost FIN, passive close: client ESTABLISHED, server FIN_WAIT_1");
 	seg(&s, 200000, 0, F | A, v, c, 0, 509, "-", 1);
 	seg(&s, 100, 1, A, c, v + 1, 0, 502,
@@ -722,7 +722,7 @@ static void t_lost_synack(void)
 	init(&s, "lost SYN-ACK", 0, S, CISN, 0, 0, 64240, 0, "C:CLOSED>SYN_SENT/SYN");
 	seg(&s, 300, 0, S | A, SISN, CISN + 1, 0, 65160, "S:LISTEN>SYN_RCVD/SYNACK", 0); /* lost */
 	seg(&s, 1000000, 1, S, CISN, 0, 0, 64240, "-", 1);
-	check(s.f.state[0] == SG_SYN_SENT && s.f.syn_retrans == 1,
+	CHECK(s.f.state[0] == SG_SYN_SENT && s.f.syn_retrans == 1,
 	      "lost SYN-ACK: client still SYN_SENT, SYN retransmitted");
 	seg(&s, 300, 0, S | A, SISN, CISN + 1, 0, 65160, "-", 1);
 	seg(&s, 300, 1, A, CISN + 1, SISN + 1, 0, 502,
@@ -794,12 +794,12 @@ static void t_lost_data(void)
 	seg(&s, 100, 1, A, c, v, 0, 502, "-", 0);		/* duplicate acks */
 	seg(&s, 10, 1, A, c, v, 0, 502, "-", 0);
 	seg(&s, 200000, 0, A, v, c, 1448, 509, "-", 1);	/* the hole, resent */
-	check(s.f.state[0] == SG_ESTABLISHED && s.f.state[1] == SG_FIN_WAIT_1,
+	CHECK(s.f.state[0] == SG_ESTABLISHED && s.f.state[1] == SG_FIN_WAIT_1,
 	      "lost data: client ESTABLISHED while its acks stay below the FIN");
 	seg(&s, 100, 1, A, c, v + 2000, 0, 502, "-", 0);	/* all data, not the FIN */
 	seg(&s, 100, 1, A, c, v + 2001, 0, 502,
 	    "C:ESTABLISHED>CLOSE_WAIT/FIN S:FIN_WAIT_1>FIN_WAIT_2/ACK", 0);
-	check(s.f.bytes[1] == 1448 + 552 + 1448, "lost data: server bytes %u (the hole twice)",
+	CHECK(s.f.bytes[1] == 1448 + 552 + 1448, "lost data: server bytes %u (the hole twice)",
 	      s.f.bytes[1]);
 	expect_paths(&s, "CLOSED>SYN_SENT>ESTABLISHED>CLOSE_WAIT",
 		     "LISTEN>SYN_RCVD>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2");
