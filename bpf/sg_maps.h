@@ -84,9 +84,9 @@ struct {
 /*
  * The flow tables are plain hash maps, not LRU: an LRU map evicts
  * silently, a full hash map refuses the insert, which is counted
- * (SG_LOSS_FLOW_FULL/EMBRYO_FULL). The userspace sweeper frees entries as
+ * (SG_LOSS_FLOW_FULL/HALFOPEN_FULL). The userspace sweeper frees entries as
  * their timers expire. Half-open flows live apart, so a SYN flood churns
- * sg_embryo and never evicts established flows.
+ * sg_halfopen and never evicts established flows.
  */
 
 /* Flows with an endpoint ESTABLISHED or beyond; sized by --max-flows. */
@@ -103,7 +103,7 @@ struct {
 	__uint(max_entries, SG_MAX_HALFOPEN_DEFAULT);
 	__type(key, struct sg_flow_key);
 	__type(value, struct sg_flow);
-} sg_embryo SEC(".maps");
+} sg_halfopen SEC(".maps");
 
 /* -p: the ports tracked (either side); consulted when the port filter is on. */
 struct {

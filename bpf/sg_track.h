@@ -4,8 +4,8 @@
  * (egress): filters, flow lookup from either direction, the endpoint state
  * machines (include/sg_flow.h), ring-buffer events.
  *
- * Half-open flows live in their own bounded map (sg_embryo) and move to
- * sg_flows once a side is ESTABLISHED, so a SYN flood churns sg_embryo and
+ * Half-open flows live in their own bounded map (sg_halfopen) and move to
+ * sg_flows once a side is ESTABLISHED, so a SYN flood churns sg_halfopen and
  * never evicts established flows. Above sg_cfg.syn_quiet SYNs per second per
  * port (per CPU), new handshakes are not printed one by one: a per-port
  * SG_EV_SYN_SUMMARY is emitted each second instead.
@@ -229,11 +229,11 @@ __noinline int sg_track_new(struct sg_track_work *w)
 			quiet = sg_syn_rate_quiet(c, w->seg.dport, &w->k, w->seg.now);
 		if (quiet)
 			w->nf.flags |= SG_F_QUIET;
-		err = bpf_map_update_elem(&sg_embryo, &w->k, &w->nf, BPF_NOEXIST);
+		err = bpf_map_update_elem(&sg_halfopen, &w->k, &w->nf, BPF_NOEXIST);
 		if (err) {
 			/* -EEXIST: another CPU created it this instant (not a loss) */
 			if (err != -EEXIST)
-				sg_count(c, SG_LOSS_EMBRYO_FULL);
+				sg_count(c, SG_LOSS_HALFOPEN_FULL);
 			return 0;
 		}
 	} else {
@@ -303,7 +303,7 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	struct sg_flow_key k;
 	struct sg_flow *f;
 	__u32 zero = 0;
-	int lo, embryo = 0, ret;
+	int lo, halfopen = 0, ret;
 	__u8 fl = p->flags;
 
 	if (sg_filtered(p)) {
@@ -334,8 +334,8 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	w->seg.tfo = p->tfo;
 
 	if (!f) {
-		f = bpf_map_lookup_elem(&sg_embryo, &w->k);
-		embryo = f != NULL;
+		f = bpf_map_lookup_elem(&sg_halfopen, &w->k);
+		halfopen = f != NULL;
 	}
 	if (!f) {
 		/* a RST answers something we never saw (a scan, a stale flow) */
@@ -357,17 +357,17 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	if (!(ret & SG_STEP_QUIET))
 		sg_emit_out(c, &w->k, f, &w->out, w->seg.now);
 
-	if (embryo && (ret & SG_STEP_ESTABLISHED)) {
+	if (halfopen && (ret & SG_STEP_ESTABLISHED)) {
 		/* handshake done: move to the flow table, out of the flood's reach */
 		/* (the copy carries busy = 0: the flag was released above) */
 		if (bpf_map_update_elem(&sg_flows, &w->k, f, BPF_ANY)) {
 			sg_count(c, SG_LOSS_FLOW_FULL);
 			return 0;
 		}
-		bpf_map_delete_elem(&sg_embryo, &w->k);
+		bpf_map_delete_elem(&sg_halfopen, &w->k);
 		return 1;
 	}
-	return !embryo;
+	return !halfopen;
 }
 
 #endif /* SG_TRACK_H */

@@ -23,7 +23,7 @@
 #define SG_MAX_PORTS		64	/* -p (sg_filter_ports) and --ports list entries */
 #define SG_MAX_CIDRS		8	/* -a networks (sg_filter_addr) */
 #define SG_MAX_FLOWS_DEFAULT	262144	/* --max-flows (sg_flows) */
-#define SG_MAX_HALFOPEN_DEFAULT	65536	/* --max-halfopen (sg_embryo) */
+#define SG_MAX_HALFOPEN_DEFAULT	65536	/* --max-halfopen (sg_halfopen) */
 #define SG_SYN_THRESHOLD_DEFAULT 1000	/* --syn-threshold: --mode auto, SYNs/s per port */
 #define SG_SYN_ALERT_DEFAULT 1000	/* --syn-alert: SYNs/s on the interface */
 #define SG_SYN_SUMMARY_DEFAULT 1000	/* --syn-summary: handshakes/s per port and CPU */
@@ -101,7 +101,7 @@ enum sg_counter {
 	/* tracking losses: nothing lost silently */
 	SG_LOSS_RINGBUF,	/* ring buffer full: event not delivered */
 	SG_LOSS_FLOW_FULL,	/* flow map insert failed */
-	SG_LOSS_EMBRYO_FULL,	/* half-open map insert failed */
+	SG_LOSS_HALFOPEN_FULL,	/* half-open map insert failed */
 	SG_CNT_FLOW_NEW,
 	SG_CNT_RETRANS,		/* retransmitted segments (no transition) */
 	SG_CNT_SYN_RETRANS,

@@ -17,7 +17,7 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->half_open = 30;
 	cfg->idle = 7200;
 	cfg->max_flows = SG_MAX_FLOWS_DEFAULT;
-	cfg->max_embryonic = SG_MAX_HALFOPEN_DEFAULT;
+	cfg->max_halfopen = SG_MAX_HALFOPEN_DEFAULT;
 	cfg->syn_threshold = SG_SYN_THRESHOLD_DEFAULT;
 	cfg->syn_alert = SG_SYN_ALERT_DEFAULT;
 	cfg->syn_summary = SG_SYN_SUMMARY_DEFAULT;
@@ -170,7 +170,7 @@ static const char *const counter_names[SG_CNT_MAX] = {
 	[SG_DROP_COOKIE_BAD] = "drop_bad_cookie",
 	[SG_LOSS_RINGBUF] = "lost_events",
 	[SG_LOSS_FLOW_FULL] = "lost_flows",
-	[SG_LOSS_EMBRYO_FULL] = "lost_halfopen",
+	[SG_LOSS_HALFOPEN_FULL] = "lost_halfopen",
 	[SG_CNT_FLOW_NEW] = "flows_new",
 	[SG_CNT_RETRANS] = "retransmits",
 	[SG_CNT_SYN_RETRANS] = "syn_retransmits",

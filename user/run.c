@@ -295,7 +295,7 @@ int sg_run(const struct sg_config *cfg)
 	{
 		struct sg_track_maps tm = {
 			.flows = bpf_map__fd(skel->maps.sg_flows),
-			.halfopen = bpf_map__fd(skel->maps.sg_embryo),
+			.halfopen = bpf_map__fd(skel->maps.sg_halfopen),
 			.quiet_ports = bpf_map__fd(skel->maps.sg_quiet_ports),
 			.syn_rate = bpf_map__fd(skel->maps.sg_syn_rate),
 			.counters = bpf_map__fd(skel->maps.sg_counters),

@@ -43,7 +43,7 @@ struct sg_config {
 	__u32 half_open;	/* seconds */
 	__u32 idle;		/* seconds */
 	__u32 max_flows;
-	__u32 max_embryonic;
+	__u32 max_halfopen;
 	__u32 syn_threshold;	/* --mode auto: a port's SYN/s that turns its cookies on */
 	__u32 syn_alert;	/* SYN/s on the interface that starts a syn_flood alert */
 	__u32 syn_summary;	/* new handshakes/s per port (and CPU) printed one by one */

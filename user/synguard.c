@@ -170,7 +170,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --max-flows '%s' (1024-16777216)", arg);
 		break;
 	case OPT_MAX_HALFOPEN:
-		if (sg_parse_u32(arg, 1024, 16777216, &cfg.max_embryonic))
+		if (sg_parse_u32(arg, 1024, 16777216, &cfg.max_halfopen))
 			argp_error(state, "invalid --max-halfopen '%s' (1024-16777216)", arg);
 		break;
 	case OPT_CLOSE_WAIT_ALERT:

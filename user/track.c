@@ -39,7 +39,7 @@ struct sg_tracker {
 int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
 	if (bpf_map__set_max_entries(skel->maps.sg_flows, cfg->max_flows) ||
-	    bpf_map__set_max_entries(skel->maps.sg_embryo, cfg->max_embryonic)) {
+	    bpf_map__set_max_entries(skel->maps.sg_halfopen, cfg->max_halfopen)) {
 		fprintf(stderr, "synguard: cannot size the flow tables\n");
 		return -1;
 	}
@@ -81,7 +81,7 @@ static void alert(struct sg_tracker *t, __u32 kind, __u32 value, __u16 dport, __
  * One pass over a flow table: timers, CLOSE_WAIT alerts, counts by state.
  * Keys are collected first, then visited, so deleting while walking is safe.
  */
-static void sweep(struct sg_tracker *t, int fd, __u64 now, bool embryo)
+static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
 {
 	const struct sg_config *cfg = &t->cfg;
 	enum { CHUNK = 4096 };
@@ -168,7 +168,7 @@ static void sweep(struct sg_tracker *t, int fd, __u64 now, bool embryo)
 			f.busy = 0; /* never write back a flag a CPU held while we read */
 			bpf_map_update_elem(fd, &keys[i], &f, BPF_EXIST);
 		}
-		if (embryo)
+		if (halfopen)
 			t->cur.halfopen++;
 		else
 			t->cur.flows++;
@@ -225,7 +225,7 @@ static void flush_syn_summaries(struct sg_tracker *t, __u64 now)
 
 void sg_tracker_tick(struct sg_tracker *t, __u64 now)
 {
-	static const int losses[] = { SG_LOSS_RINGBUF, SG_LOSS_FLOW_FULL, SG_LOSS_EMBRYO_FULL };
+	static const int losses[] = { SG_LOSS_RINGBUF, SG_LOSS_FLOW_FULL, SG_LOSS_HALFOPEN_FULL };
 	const struct sg_config *cfg = &t->cfg;
 	__u64 cnt[SG_CNT_MAX];
 
@@ -362,7 +362,7 @@ void sg_tracker_summary(struct sg_tracker *t)
 		sg_json_u64(&j, "alerts", alerts);
 		sg_json_u64(&j, "lost_events", cnt[SG_LOSS_RINGBUF]);
 		sg_json_u64(&j, "lost_flows", cnt[SG_LOSS_FLOW_FULL]);
-		sg_json_u64(&j, "lost_halfopen", cnt[SG_LOSS_EMBRYO_FULL]);
+		sg_json_u64(&j, "lost_halfopen", cnt[SG_LOSS_HALFOPEN_FULL]);
 		sg_tracker_counts_json(t, &j);
 		sg_out_record_end(t->out, &j);
 	} else {
@@ -375,7 +375,7 @@ void sg_tracker_summary(struct sg_tracker *t)
 			    (unsigned long long)cnt[SG_CNT_FLOW_NEW],
 			    (unsigned long long)sg_out_emitted(t->out, SG_EV_STATE), (unsigned long long)expired,
 			    (unsigned long long)alerts, (unsigned long long)cnt[SG_LOSS_RINGBUF],
-			    (unsigned long long)cnt[SG_LOSS_FLOW_FULL], (unsigned long long)cnt[SG_LOSS_EMBRYO_FULL],
+			    (unsigned long long)cnt[SG_LOSS_FLOW_FULL], (unsigned long long)cnt[SG_LOSS_HALFOPEN_FULL],
 			    states);
 	}
 	sg_out_flush(t->out);

@@ -26,7 +26,7 @@ int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
 /* The maps the sweeper reads and writes (file descriptors). */
 struct sg_track_maps {
 	int flows;		/* sg_flows: established flows */
-	int halfopen;		/* sg_embryo: handshakes in progress */
+	int halfopen;		/* sg_halfopen: handshakes in progress */
 	int quiet_ports;	/* ports with a summarised SYN window */
 	int syn_rate;		/* per-CPU SYN windows per port */
 	int counters;		/* per-CPU packet/loss counters */

@@ -383,7 +383,7 @@ static int run_ack(struct h_ctx *h, int family, __u16 dport, __u32 isn, __u32 co
 
 	if (!keep_flows) {
 		map_clear(h->skel->maps.sg_flows);
-		map_clear(h->skel->maps.sg_embryo);
+		map_clear(h->skel->maps.sg_halfopen);
 		map_clear(h->skel->maps.sg_ck_handed);
 	}
 	h_counters(h, b);

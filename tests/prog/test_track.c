@@ -6,7 +6,7 @@
  * sg_tc_egress (egress). Each scenario loads a fresh skeleton (empty maps),
  * feeds the segments and asserts the exact ordered list of emitted events
  * (docs/states.md's table is the contract) and the flow's entry in sg_flows /
- * sg_embryo.
+ * sg_halfopen.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,7 +44,7 @@ static int cur;		/* events already matched by expect_events() */
 static int seg_bad;	/* segments that did not pass unchanged */
 static int nseg;
 
-enum { NOWHERE = 0, IN_FLOWS = 1, IN_EMBRYO = 2 };
+enum { NOWHERE = 0, IN_FLOWS = 1, IN_HALFOPEN = 2 };
 
 static void (*user_cb)(struct synguard_bpf *, void *);
 
@@ -53,7 +53,7 @@ static void (*user_cb)(struct synguard_bpf *, void *);
 static void configure(struct synguard_bpf *skel, void *arg)
 {
 	bpf_map__set_max_entries(skel->maps.sg_flows, 4096);
-	bpf_map__set_max_entries(skel->maps.sg_embryo, 4096);
+	bpf_map__set_max_entries(skel->maps.sg_halfopen, 4096);
 	if (user_cb)
 		user_cb(skel, arg);
 }
@@ -225,7 +225,7 @@ static void flow_key(const struct flow *fl, struct sg_flow_key *k)
 	sg_flow_key_make(k, fl->family, ca, sa, fl->cp, fl->sp);
 }
 
-/* Where the flow is (IN_FLOWS | IN_EMBRYO bits) and its value (from sg_flows first). */
+/* Where the flow is (IN_FLOWS | IN_HALFOPEN bits) and its value (from sg_flows first). */
 static int get_flow(const struct flow *fl, struct sg_flow *v)
 {
 	struct sg_flow_key k;
@@ -236,17 +236,17 @@ static int get_flow(const struct flow *fl, struct sg_flow *v)
 	memset(v, 0, sizeof(*v));
 	if (!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_flows), &k, v))
 		w |= IN_FLOWS;
-	if (!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_embryo), &k, &t)) {
+	if (!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_halfopen), &k, &t)) {
 		if (!w)
 			*v = t;
-		w |= IN_EMBRYO;
+		w |= IN_HALFOPEN;
 	}
 	return w;
 }
 
 static const char *where_name(int w)
 {
-	return w == IN_FLOWS ? "in sg_flows only" : w == IN_EMBRYO ? "in sg_embryo only" :
+	return w == IN_FLOWS ? "in sg_flows only" : w == IN_HALFOPEN ? "in sg_halfopen only" :
 	       w ? "in BOTH maps" : "in no map";
 }
 
@@ -256,7 +256,7 @@ static void expect_map(const struct flow *fl, const char *what, int where, int c
 	int w = get_flow(fl, &v);
 
 	if (where == NOWHERE)
-		CHECK(w == NOWHERE, "%s: no entry in sg_flows or sg_embryo", what);
+		CHECK(w == NOWHERE, "%s: no entry in sg_flows or sg_halfopen", what);
 	else
 		CHECK(w == where && v.state[SG_SIDE_CLIENT] == cst && v.state[SG_SIDE_SERVER] == sst,
 		      "%s: %s, client %s, server %s", what, where_name(where), sg_state_name(cst), sg_state_name(sst));
@@ -290,7 +290,7 @@ static int map_count(struct bpf_map *m)
 static void end_scenario(const char *what)
 {
 	CHECK(nseg > 0 && seg_bad == 0, "%s: all %d segments passed unchanged (XDP_PASS / TC_ACT_OK)", what, nseg);
-	CHECK(cnt(SG_LOSS_RINGBUF) == 0 && cnt(SG_LOSS_FLOW_FULL) == 0 && cnt(SG_LOSS_EMBRYO_FULL) == 0,
+	CHECK(cnt(SG_LOSS_RINGBUF) == 0 && cnt(SG_LOSS_FLOW_FULL) == 0 && cnt(SG_LOSS_HALFOPEN_FULL) == 0,
 	      "%s: nothing lost", what);
 	h_close(&H);
 }
@@ -310,10 +310,10 @@ static void sc_client_closes(const struct flow *fl, const char *name)
 		return;
 	C(fl, fS, c, 0, 0);
 	st = expect_events(fl, "SYN", "client:CLOSED>SYN_SENT:SYN");
-	expect_map(fl, "after SYN", IN_EMBRYO, SG_SYN_SENT, SG_LISTEN);
+	expect_map(fl, "after SYN", IN_HALFOPEN, SG_SYN_SENT, SG_LISTEN);
 	S(fl, fS | fA, s, c + 1, 0);
 	expect_events(fl, "SYN-ACK", "server:LISTEN>SYN_RCVD:SYN-ACK");
-	expect_map(fl, "after SYN-ACK", IN_EMBRYO, SG_SYN_SENT, SG_SYN_RCVD);
+	expect_map(fl, "after SYN-ACK", IN_HALFOPEN, SG_SYN_SENT, SG_SYN_RCVD);
 	C(fl, fA, c + 1, s + 1, 0);
 	expect_events(fl, "ACK", "client:SYN_SENT>ESTABLISHED:SYN-ACK, server:SYN_RCVD>ESTABLISHED:ACK");
 	expect_map(fl, "handshake done", IN_FLOWS, SG_ESTABLISHED, SG_ESTABLISHED);
@@ -532,7 +532,7 @@ static void sc_refused(void)
 	S(fl, fR | fA, 0, c + 1, 0);
 	expect_events(fl, "RST+ACK of the SYN", "client:SYN_SENT>CLOSED:RST");
 	expect_closer(st, SG_CLOSER_SERVER_RST, "server refused with a RST");
-	expect_map(fl, "after the RST", IN_EMBRYO, SG_CLOSED, SG_LISTEN);
+	expect_map(fl, "after the RST", IN_HALFOPEN, SG_CLOSED, SG_LISTEN);
 	get_flow(fl, &v);
 	CHECK(v.close_side == SG_SIDE_SERVER && v.close_how == SG_CLOSE_RST, "entry: server RST");
 	CHECK(cnt(SG_CNT_RST_IGNORED) == 1, "rst_ignored still 1");
@@ -628,7 +628,7 @@ static void sc_no_answer(void)
 	C(fl, fS, c, 0, 0);
 	expect_events(fl, "SYN, 2 retransmissions", "client:CLOSED>SYN_SENT:SYN");
 	CHECK(cnt(SG_CNT_SYN_RETRANS) == 2, "syn_retransmits = 2");
-	expect_map(fl, "half-open", IN_EMBRYO, SG_SYN_SENT, SG_LISTEN);
+	expect_map(fl, "half-open", IN_HALFOPEN, SG_SYN_SENT, SG_LISTEN);
 	get_flow(fl, &v);
 	CHECK(v.syn_retrans == 2, "entry: syn_retrans = 2");
 	done = sg_flow_expire(&v, v.start_ns + 31000000000ull, 60000000000ull, 30000000000ull, 0, &out);
@@ -986,15 +986,15 @@ static void sc_flood(void)
 	}
 	cur = H.nev;
 	CHECK(lines_ok, "SYNs 1-5: one CLOSED>SYN_SENT line each (own addresses), SYNs 6-50: none");
-	CHECK(map_count(H.skel->maps.sg_embryo) == 50 && map_count(H.skel->maps.sg_flows) == 1,
-	      "50 half-open entries in sg_embryo, sg_flows holds only the established flow");
+	CHECK(map_count(H.skel->maps.sg_halfopen) == 50 && map_count(H.skel->maps.sg_flows) == 1,
+	      "50 half-open entries in sg_halfopen, sg_flows holds only the established flow");
 	for (int i = 0; i < 50; i++) {
 		struct sg_flow v;
 
-		quiet_ok &= get_flow(&fl[i], &v) == IN_EMBRYO && v.state[0] == SG_SYN_SENT &&
+		quiet_ok &= get_flow(&fl[i], &v) == IN_HALFOPEN && v.state[0] == SG_SYN_SENT &&
 			    !!(v.flags & SG_F_QUIET) == (i >= 5);
 	}
-	CHECK(quiet_ok, "each in sg_embryo, SYN_SENT; only the 45 unprinted are flagged quiet");
+	CHECK(quiet_ok, "each in sg_halfopen, SYN_SENT; only the 45 unprinted are flagged quiet");
 	get_flow(&F4, &after);
 	CHECK(get_flow(&F4, &after) == IN_FLOWS && !memcmp(&before, &after, sizeof(before)),
 	      "the established flow is untouched (entry byte-identical)");
@@ -1029,22 +1029,22 @@ static void sc_flood(void)
 	end_scenario("SYN flood");
 }
 
-static void cfg_embryo4(struct synguard_bpf *skel, void *arg)
+static void cfg_halfopen4(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
-	bpf_map__set_max_entries(skel->maps.sg_embryo, 4);
+	bpf_map__set_max_entries(skel->maps.sg_halfopen, 4);
 }
 
-static void sc_embryo_full(void)
+static void sc_halfopen_full(void)
 {
 	static char addrs[7][32];
 	struct flow fl[7];
 	int ok = 1;
 
 	printf(" half-open map full (max_entries 4)\n");
-	if (open_skel(cfg_embryo4, NULL))
+	if (open_skel(cfg_halfopen4, NULL))
 		return;
-	CHECK(bpf_map__max_entries(H.skel->maps.sg_embryo) == 4, "sg_embryo sized to 4");
+	CHECK(bpf_map__max_entries(H.skel->maps.sg_halfopen) == 4, "sg_halfopen sized to 4");
 	for (int i = 0; i < 7; i++) {
 		snprintf(addrs[i], sizeof(addrs[i]), "10.8.0.%d", i + 1);
 		fl[i] = (struct flow){ 4, addrs[i], "10.0.0.1", 33000, 8080, 0 };
@@ -1054,15 +1054,15 @@ static void sc_embryo_full(void)
 	expect_events(NULL, "6 SYNs", "client:CLOSED>SYN_SENT:SYN, client:CLOSED>SYN_SENT:SYN, "
 				      "client:CLOSED>SYN_SENT:SYN, client:CLOSED>SYN_SENT:SYN");
 	for (int i = 0; i < 4; i++)
-		ok &= get_flow(&fl[i], &(struct sg_flow){ 0 }) == IN_EMBRYO;
+		ok &= get_flow(&fl[i], &(struct sg_flow){ 0 }) == IN_HALFOPEN;
 	CHECK(ok && get_flow(&fl[4], &(struct sg_flow){ 0 }) == NOWHERE &&
 		      get_flow(&fl[5], &(struct sg_flow){ 0 }) == NOWHERE,
-	      "the first 4 in sg_embryo, the other 2 nowhere");
-	CHECK(cnt(SG_LOSS_EMBRYO_FULL) == 2, "lost_halfopen = 2 (got %llu)",
-	      (unsigned long long)cnt(SG_LOSS_EMBRYO_FULL));
+	      "the first 4 in sg_halfopen, the other 2 nowhere");
+	CHECK(cnt(SG_LOSS_HALFOPEN_FULL) == 2, "lost_halfopen = 2 (got %llu)",
+	      (unsigned long long)cnt(SG_LOSS_HALFOPEN_FULL));
 	/* the lost flow's handshake goes on: SYN-ACK also lost, ACK picks it up mid-stream */
 	S(&fl[4], fS | fA, 9000, 401, 0);
-	CHECK(cnt(SG_LOSS_EMBRYO_FULL) == 3, "its SYN-ACK: lost_halfopen = 3");
+	CHECK(cnt(SG_LOSS_HALFOPEN_FULL) == 3, "its SYN-ACK: lost_halfopen = 3");
 	C(&fl[4], fA, 401, 9001, 0);
 	expect_events(&fl[4], "its ACK", "client:CLOSED>ESTABLISHED:midstream, server:CLOSED>ESTABLISHED:midstream");
 	expect_map(&fl[4], "picked up", IN_FLOWS, SG_ESTABLISHED, SG_ESTABLISHED);
@@ -1074,9 +1074,9 @@ static void sc_embryo_full(void)
 	expect_map(&fl[0], "flow 1", IN_FLOWS, SG_ESTABLISHED, SG_ESTABLISHED);
 	C(&fl[6], fS, 600, 0, 0);
 	expect_events(&fl[6], "a new SYN fits again", "client:CLOSED>SYN_SENT:SYN");
-	expect_map(&fl[6], "new SYN", IN_EMBRYO, SG_SYN_SENT, SG_LISTEN);
-	CHECK(cnt(SG_LOSS_EMBRYO_FULL) == 3 && map_count(H.skel->maps.sg_embryo) == 4,
-	      "lost_halfopen still 3, sg_embryo full again");
+	expect_map(&fl[6], "new SYN", IN_HALFOPEN, SG_SYN_SENT, SG_LISTEN);
+	CHECK(cnt(SG_LOSS_HALFOPEN_FULL) == 3 && map_count(H.skel->maps.sg_halfopen) == 4,
+	      "lost_halfopen still 3, sg_halfopen full again");
 	CHECK(nseg > 0 && seg_bad == 0, "half-open map full: all %d segments passed unchanged", nseg);
 	h_close(&H);
 }
@@ -1173,7 +1173,7 @@ void test_track(void)
 	sc_filter_port();
 	sc_filter_addr();
 	sc_flood();
-	sc_embryo_full();
+	sc_halfopen_full();
 	bench();
 
 	if (pinned)
