@@ -306,8 +306,11 @@ SG_INLINE void sg__rst(struct sg_flow *f, int x, __u8 tcp_flags, __u32 seq,
 		     SG_SEQ_GT(ack, f->isn[SG_SIDE_CLIENT]) &&
 		     SG_SEQ_GE(f->snd_nxt[SG_SIDE_CLIENT], ack);
 	} else if (f->priv & SG_FP_NXT(x)) {
-		/* seq in [snd_nxt, snd_nxt + receiver's window] */
-		ok = (__u32)(seq - f->snd_nxt[x]) <= (__u32)f->win[y];
+		/* RFC 5961 3.2, as Linux: only a RST at exactly the next
+		 * sequence number resets; one elsewhere in the window draws a
+		 * challenge ACK and changes nothing. (A window test would let a
+		 * blind RST flood close flows here that the kernel keeps.) */
+		ok = seq == f->snd_nxt[x];
 	} else {
 		ok = 1;	/* nothing known to check against (mid-stream) */
 	}

@@ -346,7 +346,11 @@ static void t_abort(int by_client)
 		CHECK(s.o.rst_ignored == 1, "%s: out-of-window RST ignored", s.name);
 		seg(&s, 100, 1, R | A, c - 1, v, 0, 0, "-", 0);
 		CHECK(s.o.rst_ignored == 1, "%s: RST below snd_nxt ignored", s.name);
-		seg(&s, 100, 1, R | A, c + 509, v, 0, 0,
+		/* in the window but not at snd_nxt: the kernel answers with a
+		 * challenge ACK and resets nothing (RFC 5961) */
+		seg(&s, 100, 1, R | A, c + 509, v, 0, 0, "-", 0);
+		CHECK(s.o.rst_ignored == 1, "%s: in-window RST not at snd_nxt ignored", s.name);
+		seg(&s, 100, 1, R | A, c, v, 0, 0,
 		    "C:ESTABLISHED>CLOSED/RST S:ESTABLISHED>CLOSED/RST", 0);
 		CHECK(s.f.close_side == SG_SIDE_CLIENT, "%s: closer client", s.name);
 	} else {
@@ -370,14 +374,16 @@ static void t_rst_window(void)
 
 	handshake(&s, "rst-window", CISN, SISN);
 	seg(&s, 100, 1, F | A, c, v, 0, 502, "C:ESTABLISHED>FIN_WAIT_1/FIN", 0);
-	/* server RST with a seq outside [snd_nxt, snd_nxt + client window] */
+	/* server RSTs not at the server's snd_nxt */
 	seg(&s, 100, 0, R, v + 503, 0, 0, 0, "-", 0);
 	CHECK(s.o.rst_ignored == 1, "rst-window: seq beyond window ignored");
 	seg(&s, 100, 0, R, v - 0x40000000u, 0, 0, 0, "-", 0);
 	CHECK(s.o.rst_ignored == 1, "rst-window: far-behind seq ignored");
 	CHECK(s.f.state[0] == SG_FIN_WAIT_1 && s.f.state[1] == SG_ESTABLISHED,
 	      "rst-window: states unchanged");
-	seg(&s, 100, 0, R, v + 502, 0, 0, 0,
+	seg(&s, 100, 0, R, v + 502, 0, 0, 0, "-", 0);
+	CHECK(s.o.rst_ignored == 1, "rst-window: the window's right edge ignored (RFC 5961)");
+	seg(&s, 100, 0, R, v, 0, 0, 0,
 	    "S:ESTABLISHED>CLOSED/RST C:FIN_WAIT_1>CLOSED/RST", 0);
 	CHECK(s.f.close_how == SG_CLOSE_FIN && s.f.close_side == SG_SIDE_CLIENT,
 	      "rst-window: first closer stays client/FIN");
