@@ -36,9 +36,10 @@ void sg_run_stop(void)
 	stop_requested = 1;
 }
 
+/* libbpf speaks only with -v: every failure gets one line of our own. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (level == LIBBPF_DEBUG && !verbose)
+	if (!verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -282,8 +283,17 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 	err = synguard_bpf__load(skel);
+	if (err == -ENOMEM || err == -E2BIG) {
+		/* preallocated hash maps: entries of 128 bytes plus the kernel's own ~64 */
+		fprintf(stderr,
+			"synguard: cannot allocate the flow tables (--max-flows %u + --max-halfopen %u, about %llu MiB): "
+			"%s; lower them or raise the memory limit\n",
+			cfg->max_flows, cfg->max_halfopen,
+			((unsigned long long)cfg->max_flows + cfg->max_halfopen) * 192 >> 20, strerror(-err));
+		goto out;
+	}
 	if (err) {
-		fprintf(stderr, "synguard: loading BPF programs failed: %s (run with -v for the verifier log)\n",
+		fprintf(stderr, "synguard: loading BPF programs failed: %s (run with -v for libbpf's log)\n",
 			strerror(-err));
 		goto out;
 	}

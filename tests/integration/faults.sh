@@ -99,3 +99,29 @@ test_fault_stdout_blocked() {
 	((lines + lost >= 40000)) || fail "$lines read + $lost lost < 40000 SYN lines: lines lost silently"
 	return 0
 }
+
+# --max-flows 16777216 where memory is short (a 300 MiB memory cgroup):
+# one clear line, exit 1, nothing attached.
+test_fault_tables_too_big_for_memory() {
+	local cg rc out
+	ns_setup
+	if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then
+		cg=/sys/fs/cgroup/sgtest_mem.$$
+		mkdir "$cg" 2>/dev/null && echo $((300 << 20)) >"$cg/memory.max" 2>/dev/null ||
+			{ rmdir "$cg" 2>/dev/null; skip "cannot make a memory cgroup (v2)"; }
+	elif [[ -d /sys/fs/cgroup/memory ]]; then
+		cg=/sys/fs/cgroup/memory/sgtest_mem.$$
+		mkdir "$cg" && echo $((300 << 20)) >"$cg/memory.limit_in_bytes" ||
+			{ rmdir "$cg" 2>/dev/null; skip "cannot make a memory cgroup (v1)"; }
+	else
+		skip "no memory cgroup controller"
+	fi
+	out=$(sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cg" \
+		ip netns exec sg_srv "$SG" --max-flows 16777216 --duration 1 sgs0 2>&1); rc=$?
+	rmdir "$cg"
+	((rc == 1)) || fail "exit $rc with 16M flows in 300 MiB: $out"
+	[[ $(wc -l <<<"$out") -eq 1 && $out == *"cannot allocate the flow tables"* ]] ||
+		fail "expected one line about the flow tables: $out"
+	assert_detached
+	info "16M flows in a 300 MiB cgroup: exit 1: $out"
+}

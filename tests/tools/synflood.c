@@ -62,7 +62,7 @@
 
 #define EXIT_REFUSE	2
 
-enum mode { MODE_SYN, MODE_ACK };
+enum mode { MODE_SYN, MODE_ACK, MODE_RST, MODE_FIN };
 
 struct config {
 	char ifname[IF_NAMESIZE];
@@ -208,8 +208,8 @@ static void usage(FILE *f, const char *argv0)
 "Options:\n"
 "      --src-mac MAC        source MAC (default: IFACE's MAC)\n"
 "  -r, --rate PPS           total packet rate, 0 = as fast as possible (default 0)\n"
-"  -m, --mode syn|ack       SYN (Linux-like options, default) or bare ACK\n"
-"                           with random seq/ack\n"
+"  -m, --mode syn|ack|rst|fin  SYN (Linux-like options, default), or a bare\n"
+"                           ACK, RST or FIN|ACK with random seq/ack\n"
 "      --ack-ts             ACK mode: add NOP,NOP,TS options (32-byte TCP header)\n"
 "      --sport-range LO-HI  source port range (default 1024-65535)\n"
 "  -6                       accepted for clarity; the family follows --dst\n"
@@ -554,7 +554,9 @@ static void build_template(struct thread_ctx *t, uint8_t *f)
 	} else {
 		uint16_t win = htons(502);
 
-		tcp[13] = 0x10;			/* ACK */
+		tcp[13] = c->mode == MODE_RST ? 0x04 :	/* RST */
+			  c->mode == MODE_FIN ? 0x11 :	/* FIN|ACK */
+			  0x10;				/* ACK */
 		memcpy(tcp + 14, &win, 2);
 		if (c->ack_ts)
 			memcpy(tcp + 20, ack_ts_opts, sizeof(ack_ts_opts));
@@ -905,8 +907,12 @@ int main(int argc, char **argv)
 				cfg.mode = MODE_SYN;
 			else if (!strcmp(optarg, "ack"))
 				cfg.mode = MODE_ACK;
+			else if (!strcmp(optarg, "rst"))
+				cfg.mode = MODE_RST;
+			else if (!strcmp(optarg, "fin"))
+				cfg.mode = MODE_FIN;
 			else
-				BAD_ARG("bad --mode '%s' (syn|ack)", optarg);
+				BAD_ARG("bad --mode '%s' (syn|ack|rst|fin)", optarg);
 			break;
 		case OPT_ACK_TS: cfg.ack_ts = 1; break;
 		case OPT_SPORT_RANGE: {
@@ -1087,7 +1093,8 @@ int main(int argc, char **argv)
 		inet_ntop(cfg.family, cfg.dst, dbuf, sizeof(dbuf));
 		fprintf(stderr, "synflood: %s flood on %s -> %s:%u from %s, "
 			"count=%llu duration=%gs rate=%llu threads=%u batch=%u%s seed=%llu\n",
-			cfg.mode == MODE_SYN ? "SYN" : "ACK", cfg.ifname, dbuf,
+			cfg.mode == MODE_SYN ? "SYN" : cfg.mode == MODE_ACK ? "ACK" :
+			cfg.mode == MODE_RST ? "RST" : "FIN", cfg.ifname, dbuf,
 			cfg.dport, src, (unsigned long long)cfg.count, cfg.duration,
 			(unsigned long long)cfg.rate, cfg.threads, cfg.batch,
 			cfg.vlan >= 0 ? " vlan" : "", (unsigned long long)cfg.seed);
