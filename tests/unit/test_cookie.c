@@ -655,6 +655,64 @@ static void test_writer(void)
 #undef EQ
 }
 
+/*
+ * Forged ACKs, measured: random tuples, ISNs and cookies against two real
+ * keys (both slots filled, as after the first rotation). A forgery passes
+ * only if its window bits are current or one behind (1/2) and the 26-bit
+ * MAC matches (2^-26): 2^-27 per forged ACK. The MAC's top k bits are
+ * matched 2^-k of the time (each within 6 sigma): it behaves as a random
+ * function, so the full-width rate is the extrapolation.
+ */
+static void test_forgery_rate(void)
+{
+	const long n = 1L << 24;
+	struct sg_cookie_key keys[2] = { { rnd(), rnd() }, { rnd(), rnd() } };
+	static const int kbits[] = { 4, 8, 12, 16 };
+	long expired = 0, accepted = 0, prefix[4] = { 0 }, live = 0;
+	__u64 now = 1000ull << SG_COOKIE_WINDOW_SHIFT;
+
+	for (long i = 0; i < n; i++) {
+		struct sg_cookie_in in = { .family = 4 };
+		__u64 r = rnd();
+		__u32 cookie = (__u32)r, mss_idx, mac, age;
+
+		in.saddr[0] = (__u32)(r >> 32);
+		in.daddr[0] = 0x0100000a;
+		in.sport = (__u16)rnd();
+		in.dport = 8080;
+		in.isn = (__u32)rnd();
+		switch (sg_cookie_check(sg_cookie_mac, keys, &in, cookie, now, &mss_idx)) {
+		case SG_COOKIE_OK:
+			accepted++;
+			break;
+		case SG_COOKIE_ERR_EXPIRED:
+			expired++;
+			continue;
+		}
+		live++;
+		age = (sg_cookie_window(now) - ((cookie >> 3) & 3)) & 3;
+		mac = sg_cookie_mac(&keys[(cookie >> 5) & 1], &in, sg_cookie_window(now) - age,
+				    cookie & SG_MSS_IDX_MAX);
+		for (int k = 0; k < 4; k++)
+			prefix[k] += (mac >> (26 - kbits[k])) == (cookie >> (32 - kbits[k]));
+	}
+	CHECK(live > n / 2 - 6 * 2048 && live < n / 2 + 6 * 2048,
+	      "forgery: %ld of %ld forged cookies in a live window (expected half)", live, n);
+	for (int k = 0; k < 4; k++) {
+		double e = (double)live / (1L << kbits[k]), sd = 1;
+
+		while (sd * sd < e)	/* sqrt, to one unit: no libm */
+			sd++;
+
+		CHECK(prefix[k] > e - 6 * sd && prefix[k] < e + 6 * sd,
+		      "forgery: the MAC's top %d bits matched %ld times (expected %.0f)", kbits[k], prefix[k], e);
+	}
+	CHECK(accepted <= 4, "forgery: %ld of %ld forged ACKs accepted (expected %.3f = n x 2^-27)", accepted, n,
+	      (double)n / (1 << 27));
+	printf("  forged ACKs: %ld tried, %ld accepted; expected n x 2^-27 = %.3f\n", n, accepted,
+	       (double)n / (1 << 27));
+}
+
 int main(void)
 {
 	test_siphash();
@@ -667,5 +725,6 @@ int main(void)
 	test_tsopts();
 	test_parser();
 	test_writer();
+	test_forgery_rate();
 	return check_summary("cookie");
 }
