@@ -129,24 +129,31 @@ static void endpoint(__u8 family, const __u32 *addr, __u16 port, char *buf, size
 	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-static int format_json(const struct sg_event *e, const char *ts, char *buf, size_t len)
+/* The flow an event is about: client (s) and server (d), and the side. */
+static void json_flow(struct sg_json *j, const struct sg_event *e)
 {
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+
+	sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
+	sg_format_addr(e->family, e->daddr, da, sizeof(da));
+	sg_json_u64(j, "family", e->family);
+	sg_json_str(j, "saddr", sa);
+	sg_json_u64(j, "sport", e->sport);
+	sg_json_str(j, "daddr", da);
+	sg_json_u64(j, "dport", e->dport);
+	sg_json_str(j, "side", sg_side_name(e->side));
+}
+
+static int format_json(const struct sg_event *e, const char *ts, char *buf, size_t len)
+{
 	struct sg_json j;
 
 	sg_json_begin(&j, buf, len);
 	sg_json_str(&j, "ts", ts);
 	switch (e->type) {
 	case SG_EV_STATE:
-		sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
-		sg_format_addr(e->family, e->daddr, da, sizeof(da));
 		sg_json_str(&j, "type", "state");
-		sg_json_u64(&j, "family", e->family);
-		sg_json_str(&j, "saddr", sa);
-		sg_json_u64(&j, "sport", e->sport);
-		sg_json_str(&j, "daddr", da);
-		sg_json_u64(&j, "dport", e->dport);
-		sg_json_str(&j, "side", sg_side_name(e->side));
+		json_flow(&j, e);
 		sg_json_str(&j, "from", sg_state_name(e->from));
 		sg_json_str(&j, "to", sg_state_name(e->to));
 		sg_json_str(&j, "cause", sg_cause_name(e->cause));
@@ -188,14 +195,7 @@ static int format_json(const struct sg_event *e, const char *ts, char *buf, size
 		sg_json_str(&j, "type", "alert");
 		sg_json_str(&j, "alert", sg_alert_name(e->alert));
 		if (e->family) {	/* about one flow (CLOSE_WAIT) */
-			sg_format_addr(e->family, e->saddr, sa, sizeof(sa));
-			sg_format_addr(e->family, e->daddr, da, sizeof(da));
-			sg_json_u64(&j, "family", e->family);
-			sg_json_str(&j, "saddr", sa);
-			sg_json_u64(&j, "sport", e->sport);
-			sg_json_str(&j, "daddr", da);
-			sg_json_u64(&j, "dport", e->dport);
-			sg_json_str(&j, "side", sg_side_name(e->side));
+			json_flow(&j, e);
 		} else {
 			sg_json_u64(&j, "dport", e->dport);
 		}

@@ -18,6 +18,7 @@
 #include "sg_cookie.h"
 #include "cookie.h"
 #include "output.h"
+#include "memout.h"
 
 
 #define S 1000000000ull
@@ -26,20 +27,6 @@
 
 static struct sg_cookie_maps m;
 static int ncpu;
-static char *mem;
-static size_t memlen;
-static FILE *memf;
-
-static int count(const char *needle)
-{
-	int n = 0;
-
-	fflush(memf);
-	for (const char *p = mem; p && (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
 /* The port's per-CPU stats: totals on CPU 0. */
 static void set_stats(__u64 syns, __u64 sent, __u64 valid, __u64 rejected)
 {
@@ -95,8 +82,8 @@ static void test_auto(struct sg_out *out)
 	CHECK(off_at == 7, "    off after 3 seconds below half of it (second %d)", off_at);
 	CHECK(grace_end == 37, "    then 30 s of grace: ACKs still validated, never dropped (ended second %d)",
 	      grace_end);
-	CHECK(count("\"alert\":\"cookies_on\"") == 1 && count("\"value\":5000") &&
-		      count("\"alert\":\"cookies_off\"") == 1,
+	CHECK(mem_count("\"alert\":\"cookies_on\"") == 1 && mem_count("\"value\":5000") &&
+		      mem_count("\"alert\":\"cookies_off\"") == 1,
 	      "    one cookies_on (value 5000) and one cookies_off alert");
 	sg_cookies_free(c);
 }
@@ -119,7 +106,7 @@ static void test_events_and_rotation(struct sg_out *out)
 	set_stats(30, 30, 12, 4);
 	now += S;
 	sg_cookies_tick(c, now);
-	CHECK(count("\"type\":\"cookie\",\"dport\":8080,\"sent\":30,\"validated\":12,\"rejected\":4"),
+	CHECK(mem_count("\"type\":\"cookie\",\"dport\":8080,\"sent\":30,\"validated\":12,\"rejected\":4"),
 	      "    a per-port cookie event for the second");
 	now += 58 * S;
 	sg_cookies_tick(c, now);
@@ -132,7 +119,7 @@ static void test_events_and_rotation(struct sg_out *out)
 		      !memcmp(&s1.key[s0.cur], &s0.key[s0.cur], sizeof(s0.key[0])),
 	      "    61 s: a fresh key in the other slot, the previous key kept (its cookies stay valid)");
 	sg_cookies_summary(c, now);
-	CHECK(count("\"type\":\"cookie_summary\",\"dport\":8080,\"syns\":30,\"sent\":30,\"validated\":12,"
+	CHECK(mem_count("\"type\":\"cookie_summary\",\"dport\":8080,\"syns\":30,\"sent\":30,\"validated\":12,"
 		    "\"rejected\":4,\"cookies_on\":true"),
 	      "    the exit summary per port");
 	sg_cookies_free(c);
@@ -142,7 +129,6 @@ static void test_events_and_rotation(struct sg_out *out)
 
 int main(void)
 {
-	struct sg_out_opts oo = { .json = true, .ts = SG_TS_NONE };
 	struct sg_out *out;
 
 	if (geteuid() != 0) {
@@ -157,12 +143,9 @@ int main(void)
 		CHECK(0, "create the BPF maps");
 		return check_summary("user_cookie");
 	}
-	memf = open_memstream(&mem, &memlen);
-	out = sg_out_new(memf, &oo);
+	out = mem_out();
 	test_auto(out);
 	test_events_and_rotation(out);
-	sg_out_free(out);
-	fclose(memf);
-	free(mem);
+	mem_close(out);
 	return check_summary("user_cookie");
 }

@@ -17,6 +17,7 @@
 #include "sg_user.h"
 #include "sg_flow.h"
 #include "output.h"
+#include "memout.h"
 #include "track.h"
 
 
@@ -25,30 +26,6 @@
 
 static struct sg_track_maps m;
 static int ncpu;
-
-/* The test's output: JSON lines in memory, read and cleared per step. */
-static char *mem;
-static size_t memlen;
-static FILE *memf;
-
-static int count(const char *needle)
-{
-	int n = 0;
-
-	fflush(memf);
-	for (const char *p = mem; p && (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-static void clear_out(void)
-{
-	fflush(memf);
-	rewind(memf);
-	if (mem)
-		mem[0] = '\0';
-	memlen = 0;
-}
 
 static int make_maps(void)
 {
@@ -129,7 +106,7 @@ static struct sg_tracker *fresh(struct sg_config *cfg, struct sg_out *out)
 	empty(m.halfopen);
 	set_counter(SG_CNT_SYN, 0);
 	set_counter(SG_LOSS_RINGBUF, 0);
-	clear_out();
+	mem_clear();
 	return sg_tracker_new(&m, cfg, out);
 }
 
@@ -144,7 +121,7 @@ static void test_timers(struct sg_config *cfg, struct sg_out *out)
 	put_flow(m.halfopen, 40003, HALF_OPEN, T0);
 	sg_tracker_tick(t, T0 + 29 * S);
 	sg_tracker_counts(t, &c);
-	CHECK(entries(m.flows) == 2 && entries(m.halfopen) == 1 && !count("\"cause\":\"timeout\""),
+	CHECK(entries(m.flows) == 2 && entries(m.halfopen) == 1 && !mem_count("\"cause\":\"timeout\""),
 	      "    at 29 s nothing expired");
 	CHECK(c.flows == 2 && c.halfopen == 1 && c.states[SG_TIME_WAIT] == 1 && c.states[SG_ESTABLISHED] == 2 &&
 		      c.states[SG_SYN_SENT] == 1,
@@ -152,20 +129,20 @@ static void test_timers(struct sg_config *cfg, struct sg_out *out)
 	      (unsigned long long)c.flows, (unsigned long long)c.halfopen,
 	      (unsigned long long)c.states[SG_TIME_WAIT]);
 	sg_tracker_tick(t, T0 + 31 * S);
-	CHECK(entries(m.halfopen) == 0 && count("\"sport\":40003") >= 1 && count("\"cause\":\"timeout\"") >= 1,
+	CHECK(entries(m.halfopen) == 0 && mem_count("\"sport\":40003") >= 1 && mem_count("\"cause\":\"timeout\"") >= 1,
 	      "    at 31 s the half-open handshake expired (--half-open 30), reported");
 	CHECK(entries(m.flows) == 2, "    ... and nothing else");
-	clear_out();
+	mem_clear();
 	sg_tracker_tick(t, T0 + 59 * S);
-	CHECK(entries(m.flows) == 2 && !count("\"sport\":40001"), "    at 59 s TIME_WAIT holds (--time-wait 60)");
+	CHECK(entries(m.flows) == 2 && !mem_count("\"sport\":40001"), "    at 59 s TIME_WAIT holds (--time-wait 60)");
 	sg_tracker_tick(t, T0 + 61 * S);
-	CHECK(entries(m.flows) == 1 && count("\"sport\":40001") == 1 && count("\"from\":\"TIME_WAIT\"") == 1,
+	CHECK(entries(m.flows) == 1 && mem_count("\"sport\":40001") == 1 && mem_count("\"from\":\"TIME_WAIT\"") == 1,
 	      "    at 61 s TIME_WAIT -> CLOSED, reported once, entry deleted");
-	clear_out();
+	mem_clear();
 	sg_tracker_tick(t, T0 + 7199 * S);
 	CHECK(entries(m.flows) == 1, "    an established flow idle for 7199 s stays (--idle 7200)");
 	sg_tracker_tick(t, T0 + 7201 * S);
-	CHECK(entries(m.flows) == 0 && count("\"sport\":40002") == 2,
+	CHECK(entries(m.flows) == 0 && mem_count("\"sport\":40002") == 2,
 	      "    idle for 7201 s: both endpoints reported closed, entry deleted");
 	sg_tracker_free(t);
 }
@@ -181,41 +158,41 @@ static void test_alerts(struct sg_config *cfg, struct sg_out *out)
 	now += S;
 	set_counter(SG_CNT_SYN, 5000);
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"syn_flood_start\"") == 1 && count("\"value\":5000"),
+	CHECK(mem_count("\"alert\":\"syn_flood_start\"") == 1 && mem_count("\"value\":5000"),
 	      "    5000 SYN/s: syn_flood_start, value 5000");
 	now += S;
 	set_counter(SG_CNT_SYN, 10000);
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"syn_flood_start\"") == 1, "    still flooding: no second start");
+	CHECK(mem_count("\"alert\":\"syn_flood_start\"") == 1, "    still flooding: no second start");
 	now += S;
 	set_counter(SG_CNT_SYN, 10600);
 	sg_tracker_tick(t, now);
-	CHECK(!count("syn_flood_end"), "    600 SYN/s (above half the threshold): the flood goes on");
+	CHECK(!mem_count("syn_flood_end"), "    600 SYN/s (above half the threshold): the flood goes on");
 	now += S;
 	set_counter(SG_CNT_SYN, 10900);
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"syn_flood_end\"") == 1, "    300 SYN/s: syn_flood_end");
+	CHECK(mem_count("\"alert\":\"syn_flood_end\"") == 1, "    300 SYN/s: syn_flood_end");
 	now += S;
 	set_counter(SG_CNT_SYN, 11800);
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"syn_flood_start\"") == 1, "    900 SYN/s: below the threshold, no new start");
+	CHECK(mem_count("\"alert\":\"syn_flood_start\"") == 1, "    900 SYN/s: below the threshold, no new start");
 
 	/* losses: counted per second */
 	now += S;
 	set_counter(SG_LOSS_RINGBUF, 7);
 	sg_tracker_tick(t, now);
-	CHECK(count("\"type\":\"loss\",\"what\":\"lost_events\",\"lost\":7"), "    7 events lost: a loss event");
+	CHECK(mem_count("\"type\":\"loss\",\"what\":\"lost_events\",\"lost\":7"), "    7 events lost: a loss event");
 
 	/* TIME_WAIT pile-up: --time-wait-alert 3, re-armed below 90 % */
-	clear_out();
+	mem_clear();
 	for (int i = 0; i < 4; i++)
 		put_flow(m.flows, 41000 + i, SERVER_TIME_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"time_wait_pileup\"") == 1 && count("\"value\":4"), "    4 flows in TIME_WAIT > 3: alert");
+	CHECK(mem_count("\"alert\":\"time_wait_pileup\"") == 1 && mem_count("\"value\":4"), "    4 flows in TIME_WAIT > 3: alert");
 	now += S;
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"time_wait_pileup\"") == 1, "    still 4: no second alert");
+	CHECK(mem_count("\"alert\":\"time_wait_pileup\"") == 1, "    still 4: no second alert");
 	empty(m.flows);
 	put_flow(m.flows, 41000, SERVER_TIME_WAIT, now);
 	put_flow(m.flows, 41001, SERVER_TIME_WAIT, now);
@@ -225,31 +202,30 @@ static void test_alerts(struct sg_config *cfg, struct sg_out *out)
 		put_flow(m.flows, 41000 + i, SERVER_TIME_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"time_wait_pileup\"") == 2, "    down to 2, up to 5: alerted again");
+	CHECK(mem_count("\"alert\":\"time_wait_pileup\"") == 2, "    down to 2, up to 5: alerted again");
 
 	/* CLOSE_WAIT: --close-wait-alert 60, once per flow */
 	empty(m.flows);
-	clear_out();
+	mem_clear();
 	put_flow(m.flows, 42000, SERVER_CLOSE_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
 	now += 30 * S;
 	sg_tracker_tick(t, now);
-	CHECK(!count("close_wait"), "    31 s in CLOSE_WAIT: no alert yet");
+	CHECK(!mem_count("close_wait"), "    31 s in CLOSE_WAIT: no alert yet");
 	now += 30 * S;
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"close_wait_pileup\"") == 1 && count("\"sport\":42000") && count("\"side\":\"server\""),
+	CHECK(mem_count("\"alert\":\"close_wait_pileup\"") == 1 && mem_count("\"sport\":42000") && mem_count("\"side\":\"server\""),
 	      "    61 s: close_wait alert for the server side of that flow");
 	now += 30 * S;
 	sg_tracker_tick(t, now);
-	CHECK(count("\"alert\":\"close_wait_pileup\"") == 1, "    once per flow (the flag is written back)");
+	CHECK(mem_count("\"alert\":\"close_wait_pileup\"") == 1, "    once per flow (the flag is written back)");
 	CHECK(sg_tracker_alerts(t) == 5, "    alerts counted: %llu", (unsigned long long)sg_tracker_alerts(t));
 	sg_tracker_free(t);
 }
 
 int main(void)
 {
-	struct sg_out_opts oo = { .json = true, .ts = SG_TS_NONE };
 	struct sg_config cfg;
 	struct sg_out *out;
 
@@ -264,12 +240,9 @@ int main(void)
 	}
 	sg_config_defaults(&cfg);
 	cfg.time_wait_alert = 3;
-	memf = open_memstream(&mem, &memlen);
-	out = sg_out_new(memf, &oo);
+	out = mem_out();
 	test_timers(&cfg, out);
 	test_alerts(&cfg, out);
-	sg_out_free(out);
-	fclose(memf);
-	free(mem);
+	mem_close(out);
 	return check_summary("user_track");
 }
