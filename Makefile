@@ -1,20 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-# synguard: make | make test | make bench | make demo | make deps | make vmlinux | make clean
+# synguard: make | make test | make fuzz | make bench | make demo | make deps | make vmlinux | make clean
 #
-# `make` only builds; it never installs anything. `make test`, `make demo` and
-# `make bench` run `make deps` first (tests/deps.sh: installs what is missing
-# with apt-get, mounts bpffs), so they work on a fresh machine. Output is one
-# line per step; `make V=1` shows the full commands.
+# `make` only builds; it never installs anything. `make test`, `make fuzz`,
+# `make demo` and `make bench` run `make deps` first (tests/deps.sh: installs
+# what is missing with apt-get, mounts bpffs), so they work on a fresh
+# machine. Output is one line per step; `make V=1` shows the full commands.
+#
+# `make SAN=1 ...` builds the userspace objects and the C tests with
+# AddressSanitizer and UndefinedBehaviorSanitizer (any report is fatal) into
+# build/san, apart from the normal build; `make SAN=1 test` runs tiers 1-2.
 
 OUT        := build
-OBJ        := $(OUT)/obj
 ARCH       ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
 CC         ?= gcc
 AR         ?= ar
 CFLAGS     ?= -O2 -g
-CFLAGS     += -Wall -Werror -Iinclude -I$(OUT)
+CFLAGS     += -Wall -Werror -Iinclude
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Ivmlinux/$(ARCH) -Iinclude -Ibpf
 # header dependencies (.d files, read back at the end): next to each object
@@ -22,6 +25,18 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 DEPFLAGS    = -MMD -MP
 BPF_DEPFLAGS = -MMD -MP -MF $(OBJ)/$(@F:.o=.d)
 LIBS       := -lbpf -lelf -lz
+
+ifeq ($(SAN),1)
+OUT        := build/san
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# gcc's compile-time bounds warnings misfire on instrumented code (a read
+# behind its bounds check, e.g. sg_syn_opts_parse_step); ASan checks every
+# access at run time instead
+CFLAGS     += $(SAN_FLAGS) -Wno-array-bounds
+LDFLAGS    += $(SAN_FLAGS)
+endif
+OBJ        := $(OUT)/obj
+CFLAGS     += -I$(OUT)
 
 ifeq ($(V),1)
 Q          :=
@@ -59,12 +74,28 @@ PROG_OBJS  := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/prog/*.c))
 BENCH_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/bench/*.c)) $(OBJ)/tests/prog/harness.o
 TOOLS      := $(patsubst tests/tools/%.c,$(OUT)/%,$(wildcard tests/tools/*.c))
 TEST_BPF   := $(patsubst tests/%.bpf.c,$(OUT)/%.bpf.o,$(wildcard tests/*.bpf.c))
+# The frame fuzzer (BPF_PROG_TEST_RUN) and the libFuzzer target of the
+# userspace parsers (clang -fsanitize=fuzzer: objects of their own).
+FUZZ_FRAMES := $(OUT)/fuzz_frames
+FUZZ_FRAMES_OBJS := $(OBJ)/tests/fuzz/fuzz_frames.o $(OBJ)/tests/prog/harness.o $(OBJ)/tests/prog/decode.o
+FUZZ_PARSERS := $(OUT)/fuzz_parsers
+FUZZ_CC    := clang
+FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_PARSERS_OBJS := $(OBJ)/fuzz/tests/fuzz/fuzz_parsers.o $(OBJ)/fuzz/user/parse.o \
+		     $(OBJ)/fuzz/tests/prog/decode.o
+# make fuzz: FUZZ_CASES frames and replayed segments in all (split between the
+# three modes), FUZZ_SEED (default: a random one, printed), FUZZ_TIME seconds
+# of libFuzzer (docs/fuzzing.md)
+FUZZ_CASES ?= 10000000
+FUZZ_SEED  ?= random
+FUZZ_TIME  ?= 30
 
 ALL_OBJS   := $(USER_OBJS) $(TEST_LIB_OBJS) $(PROG_OBJS) $(BENCH_OBJS) \
               $(patsubst $(OUT)/%,$(OBJ)/tests/unit/%.o,$(UNIT_TESTS)) \
-              $(patsubst $(OUT)/%,$(OBJ)/tests/tools/%.o,$(TOOLS))
+              $(patsubst $(OUT)/%,$(OBJ)/tests/tools/%.o,$(TOOLS)) \
+              $(FUZZ_FRAMES_OBJS) $(FUZZ_PARSERS_OBJS)
 
-.PHONY: all deps test bench demo vmlinux clean
+.PHONY: all deps test fuzz bench demo vmlinux clean
 
 all: $(APP) $(BPF_OBJ) $(TEST_BPF) $(TOOLS)
 
@@ -76,8 +107,15 @@ deps:
 # deps first, then a build of its own: with -j, nothing may compile before
 # the compiler is installed.
 test: deps
-	@$(MAKE) all $(UNIT_TESTS) $(PROG_TEST)
-	@bash tests/run.sh
+	@$(MAKE) all $(UNIT_TESTS) $(PROG_TEST) $(FUZZ_FRAMES)
+	@SG_OUT=$(OUT) SG_SAN=$(SAN) bash tests/run.sh
+
+# >= 10 M frames and replayed segments through every program in every mode
+# (a few minutes), then each libFuzzer target for FUZZ_TIME seconds.
+fuzz: deps
+	@$(MAKE) all $(FUZZ_FRAMES) $(FUZZ_PARSERS)
+	@SG_OUT=$(OUT) FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_TIME=$(FUZZ_TIME) \
+		bash tests/fuzz/run.sh
 
 bench: deps
 	@$(MAKE) all $(OUT)/bench_ns
@@ -148,6 +186,22 @@ $(UNIT_TESTS): $(OUT)/%: $(OBJ)/tests/unit/%.o $(TEST_LIB_OBJS) $(USER_LIB)
 $(PROG_TEST): $(PROG_OBJS) $(TEST_LIB_OBJS) $(USER_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# the frame fuzzer: tests/fuzz/fuzz_frames.c (make fuzz, and bounded in make test)
+$(FUZZ_FRAMES): $(FUZZ_FRAMES_OBJS) $(TEST_LIB_OBJS) $(USER_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# libFuzzer: the parsers it links are compiled again, instrumented for it
+$(OBJ)/fuzz/%.o: %.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) -g -O1 $(subst fuzzer,fuzzer-no-link,$(FUZZ_SAN)) -Wall -Werror -Iinclude -Iuser \
+		-Itests/prog $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_PARSERS): $(FUZZ_PARSERS_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^
 
 # ns/packet through BPF_PROG_TEST_RUN (make bench)
 $(OUT)/bench_ns: $(BENCH_OBJS) $(TEST_LIB_OBJS) $(USER_LIB)

@@ -22,11 +22,15 @@ need=(
 	"jq:jq"
 	"ethtool:ethtool"
 	"sysctl:procps"
+	# libFuzzer and the sanitizer runtimes of clang (make fuzz: tests/fuzz/fuzz_parsers.c)
+	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a:libclang-rt-dev"
 )
 missing=()
 for pair in "${need[@]}"; do
 	what=${pair%%:*} pkg=${pair#*:}
-	if [[ $what == /* ]]; then
+	if [[ $what == *'*'* ]]; then
+		compgen -G "$what" >/dev/null && continue
+	elif [[ $what == /* ]]; then
 		[[ -e $what ]] && continue
 	else
 		command -v "$what" >/dev/null 2>&1 && continue

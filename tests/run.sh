@@ -4,10 +4,14 @@
 # tier 3 integration on veth pairs between namespaces the tests create.
 # Ends with "N passed, N failed, N skipped". Usage: tests/run.sh [PATTERN]
 # (PATTERN selects integration test functions by substring).
+# SG_OUT: the build directory (make passes build, or build/san with SAN=1);
+# SG_SAN=1: the sanitizer build, tiers 1 and 2 only.
 set -u
 cd "$(dirname "$0")/.."
 export SG_ROOT=$PWD
 pattern=${1:-}
+bdir=${SG_OUT:-build}
+san=${SG_SAN:-}
 passed=0 failed=0 skipped=0
 failures=()
 
@@ -34,21 +38,29 @@ count_summary() {
 }
 
 if [[ -z $pattern ]]; then
-	echo "== tier 1: unit tests"
-	for t in build/test_*; do
-		[[ $t == build/test_prog ]] && continue
+	echo "== tier 1: unit tests${san:+ (ASan + UBSan)}"
+	for t in "$bdir"/test_*; do
+		[[ $t == "$bdir"/test_prog ]] && continue
 		[[ -x $t ]] || continue
 		out=$("$t" 2>&1); rc=$?
 		count_summary "$(basename "$t")" $rc "$out"
 	done
 
-	echo "== tier 2: BPF_PROG_TEST_RUN"
-	out=$(build/test_prog 2>&1); rc=$?
-	count_summary test_prog $rc "$out"
+	echo "== tier 2: BPF_PROG_TEST_RUN${san:+ (ASan + UBSan)}"
+	res=$("$bdir"/test_prog 2>&1); rc=$?
+	count_summary test_prog $rc "$res"
+	# A bounded run of the frame fuzzer (make fuzz runs >= 10 M cases): a
+	# fixed seed and a random one, both printed, each 150 k cases.
+	res=$("$bdir"/fuzz_frames --cases 150000 --seed 1 --seed random --out "$bdir" 2>&1); rc=$?
+	grep -E '^seed ' <<<"$res" | sed 's/^/    /'
+	count_summary fuzz $rc "$res"
 fi
 
 echo "== tier 3: integration (veth pairs between namespaces)"
-if [[ $(id -u) -ne 0 ]]; then
+if [[ -n $san ]]; then
+	echo "SKIP tier 3 with SAN=1 (tiers 1 and 2 only)"
+	skipped=$((skipped + 1))
+elif [[ $(id -u) -ne 0 ]]; then
 	echo "SKIP integration: needs root (namespaces, XDP)"
 	skipped=$((skipped + 1))
 else

@@ -31,7 +31,8 @@ int sg_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* digits only: strtoull() would also take leading blanks and a sign after them */
+	if (!s || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);

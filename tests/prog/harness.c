@@ -116,11 +116,18 @@ int h_build(const struct h_pkt *p, __u8 *buf, size_t len)
 	tcp[1] = p->sport & 0xff;
 	tcp[2] = p->dport >> 8;
 	tcp[3] = p->dport & 0xff;
-	*(__u32 *)(tcp + 4) = htonl(p->seq);
-	*(__u32 *)(tcp + 8) = htonl(p->ack);
+	/* byte by byte: the TCP header is not 4-byte aligned behind a 14-byte
+	 * Ethernet header (UBSan: misaligned store) */
+	{
+		__u32 seq = htonl(p->seq), ack = htonl(p->ack);
+		__u16 win = htons(p->win ? p->win : 64240);
+
+		memcpy(tcp + 4, &seq, 4);
+		memcpy(tcp + 8, &ack, 4);
+		memcpy(tcp + 14, &win, 2);
+	}
 	tcp[12] = ((20 + p->optlen) / 4) << 4;
 	tcp[13] = p->flags;
-	*(__u16 *)(tcp + 14) = htons(p->win ? p->win : 64240);
 	if (p->optlen)
 		memcpy(tcp + 20, p->opts, p->optlen);
 	memset(tcp + 20 + p->optlen, 'x', p->payload);

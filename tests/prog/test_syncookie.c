@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "harness.h"
+#include "decode.h"
 #include "sg_cookie.h"
 #include "cookie.h"
 
@@ -125,109 +126,7 @@ static void get_keys(struct h_ctx *h, struct sg_cookie_secrets *s)
 	bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.sg_ck_secrets), &zero, s);
 }
 
-/* ---- an independent SYN-ACK decoder ---- */
-
-struct synack {
-	int family, vlan;
-	__u8 smac[6], dmac[6];
-	__u8 saddr[16], daddr[16];
-	__u16 sport, dport, win;
-	__u32 seq, ack;
-	__u8 flags, ttl;
-	int df, ipid, doff;
-	int has_mss, has_ts, has_ws, has_sack, bad_opt;
-	__u16 mss;
-	__u8 ws;
-	__u32 tsval, tsecr;
-	__u32 tcp_len;	/* header + payload per IP length */
-};
-
-static int decode(const __u8 *f, __u32 len, struct synack *s)
-{
-	__u32 off = 12, l3, l4, tcplen;
-	__u16 proto;
-	const __u8 *t;
-
-	memset(s, 0, sizeof(*s));
-	memcpy(s->dmac, f, 6);
-	memcpy(s->smac, f + 6, 6);
-	proto = f[off] << 8 | f[off + 1];
-	off += 2;
-	if (proto == 0x8100) {
-		s->vlan = (f[off] << 8 | f[off + 1]) & 0xfff;
-		proto = f[off + 2] << 8 | f[off + 3];
-		off += 4;
-	}
-	l3 = off;
-	if (proto == 0x0800) {
-		s->family = 4;
-		if ((f[l3] & 0xf) != 5 || f[l3 + 9] != 6)
-			return -1;
-		memcpy(s->saddr, f + l3 + 12, 4);
-		memcpy(s->daddr, f + l3 + 16, 4);
-		s->ttl = f[l3 + 8];
-		s->df = !!(f[l3 + 6] & 0x40);
-		s->ipid = f[l3 + 4] << 8 | f[l3 + 5];
-		tcplen = (f[l3 + 2] << 8 | f[l3 + 3]) - 20;
-		l4 = l3 + 20;
-	} else if (proto == 0x86dd) {
-		s->family = 6;
-		if (f[l3 + 6] != 6)
-			return -1;
-		memcpy(s->saddr, f + l3 + 8, 16);
-		memcpy(s->daddr, f + l3 + 24, 16);
-		s->ttl = f[l3 + 7];
-		tcplen = f[l3 + 4] << 8 | f[l3 + 5];
-		l4 = l3 + 40;
-	} else {
-		return -1;
-	}
-	if (l4 + tcplen > len || tcplen < 20)
-		return -1;
-	s->tcp_len = tcplen;
-	t = f + l4;
-	s->sport = t[0] << 8 | t[1];
-	s->dport = t[2] << 8 | t[3];
-	s->seq = (__u32)t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7];
-	s->ack = (__u32)t[8] << 24 | t[9] << 16 | t[10] << 8 | t[11];
-	s->doff = (t[12] >> 4) * 4;
-	s->flags = t[13];
-	s->win = t[14] << 8 | t[15];
-	if (s->doff < 20 || s->doff > (int)tcplen)
-		return -1;
-	for (int i = 20; i < s->doff;) {
-		int kind = t[i], l;
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= s->doff)
-			return s->bad_opt = 1, -1;
-		l = t[i + 1];
-		if (l < 2 || i + l > s->doff)
-			return s->bad_opt = 1, -1;
-		if (kind == 2 && l == 4) {
-			s->has_mss = 1;
-			s->mss = t[i + 2] << 8 | t[i + 3];
-		} else if (kind == 3 && l == 3) {
-			s->has_ws = 1;
-			s->ws = t[i + 2];
-		} else if (kind == 4 && l == 2) {
-			s->has_sack = 1;
-		} else if (kind == 8 && l == 10) {
-			s->has_ts = 1;
-			s->tsval = (__u32)t[i + 2] << 24 | t[i + 3] << 16 | t[i + 4] << 8 | t[i + 5];
-			s->tsecr = (__u32)t[i + 6] << 24 | t[i + 7] << 16 | t[i + 8] << 8 | t[i + 9];
-		} else {
-			return s->bad_opt = 1, -1;	/* we never send anything else */
-		}
-		i += l;
-	}
-	return 0;
-}
+/* ---- the SYN-ACK decoder: tests/prog/decode.c ---- */
 
 static void cookie_in(struct sg_cookie_in *in, int family, const char *cli, const char *srv,
 		      __u16 sport, __u16 dport, __u32 isn)
@@ -276,7 +175,7 @@ static void check_synack(struct h_ctx *h, const struct syn_case *sc, const struc
 			    .optlen = sc->optlen, .payload = sc->payload };
 	__u8 in[H_MAX_FRAME];
 	struct h_run r;
-	struct synack s;
+	struct h_synack s;
 	struct sg_cookie_secrets sec;
 	struct sg_cookie_in ci;
 	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX];
@@ -293,7 +192,7 @@ static void check_synack(struct h_ctx *h, const struct syn_case *sc, const struc
 		return;
 	CHECK(after[SG_CNT_COOKIE_SENT] == before[SG_CNT_COOKIE_SENT] + 1, "    cookies_sent +1");
 	CHECK(h_verify_csums(r.out, r.out_len) == 0, "    IP and TCP checksums valid (recomputed)");
-	CHECK(decode(r.out, r.out_len, &s) == 0, "    decodes as TCP/IP%d", sc->family);
+	CHECK(h_synack_decode(r.out, r.out_len, &s) == 0, "    decodes as TCP/IP%d", sc->family);
 	CHECK(!memcmp(s.dmac, in + 6, 6) && !memcmp(s.smac, in, 6), "    MACs swapped");
 	CHECK(s.vlan == sc->vlan, "    VLAN tag kept (%d)", s.vlan);
 	inet_pton(sc->family == 6 ? AF_INET6 : AF_INET, cli, a);

@@ -23,6 +23,10 @@ static void test_parsers(void)
 	CHECK(sg_parse_u32("0", 1, 100, &u), "u32 below min refused");
 	CHECK(sg_parse_u32("101", 1, 100, &u), "u32 above max refused");
 	CHECK(sg_parse_u32("-1", 0, 100, &u), "u32 negative refused");
+	/* found by tests/fuzz/fuzz_parsers.c: blanks, then a sign, were taken */
+	CHECK(sg_parse_u32(" -0", 0, 100, &u) && sg_parse_u32(" +5", 0, 100, &u) &&
+	      sg_parse_u32("\t7", 0, 100, &u) && sg_parse_u32("+5", 0, 100, &u),
+	      "u32 leading blanks or sign refused");
 	CHECK(sg_parse_u32("12x", 0, 100, &u), "u32 trailing junk refused");
 	CHECK(sg_parse_u32("", 0, 100, &u), "u32 empty refused");
 	CHECK(sg_parse_u32("99999999999999999999", 0, ~0u, &u), "u32 overflow refused");
