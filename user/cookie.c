@@ -175,9 +175,10 @@ void sg_cookies_free(struct sg_cookies *c)
 	free(c);
 }
 
+/* (also from the metrics thread: `on` is read and written atomically) */
 bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port)
 {
-	return c && (c->cfg.mode == SG_MODE_PROTECT || c->ports[port].on);
+	return c && (c->cfg.mode == SG_MODE_PROTECT || __atomic_load_n(&c->ports[port].on, __ATOMIC_RELAXED));
 }
 
 /* Sum one port's per-CPU stats. */
@@ -239,7 +240,7 @@ static void per_second(struct sg_cookies *c, __u64 now, double secs, bool final)
 			continue;
 		rate = (__u32)(dsyn / (secs > 0.5 ? secs : 1.0));
 		if (!ps->on && rate > cfg->syn_threshold) {
-			ps->on = 1;
+			__atomic_store_n(&ps->on, 1, __ATOMIC_RELAXED);
 			ps->low = 0;
 			ps->grace = 0;
 			set_port_flags(c->m.ports, key, SG_PORT_COOKIES, SG_PORT_GRACE);
@@ -247,7 +248,7 @@ static void per_second(struct sg_cookies *c, __u64 now, double secs, bool final)
 		} else if (ps->on) {
 			ps->low = rate < cfg->syn_threshold / 2 ? ps->low + 1 : 0;
 			if (ps->low >= AUTO_OFF_SECS) {
-				ps->on = 0;
+				__atomic_store_n(&ps->on, 0, __ATOMIC_RELAXED);
 				ps->grace = GRACE_SECS;
 				set_port_flags(c->m.ports, key, SG_PORT_GRACE, SG_PORT_COOKIES);
 				alert(c, SG_ALERT_COOKIES_OFF, key, rate, now);

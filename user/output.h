@@ -13,6 +13,7 @@
 
 #include "sg_user.h"
 #include "json.h"
+#include "sg_metrics.h"
 
 struct sg_out_opts {
 	bool json;		/* one JSON object per line, else text */
@@ -35,6 +36,18 @@ __u64 sg_out_emitted(const struct sg_out *o, unsigned int type);
 /* Lines lost: a stalled reader (the buffer was full), writes that failed,
  * records too long to print whole. */
 __u64 sg_out_lost(struct sg_out *o);
+
+/* What the output counted for /metrics (user/metrics.c): alerts by kind,
+ * state transitions by side and new state, and the endpoints' connection
+ * durations (ESTABLISHED -> CLOSED, include/sg_metrics.h buckets in ms),
+ * by side. Every event that went through sg_out_event(), printed or not. */
+struct sg_out_counts {
+	__u64 alerts[SG_ALERT_KINDS];			/* by enum sg_alert_kind */
+	__u64 transitions[2][SG_STATE_MAX];		/* [side][to] */
+	__u64 dur_bucket[2][SG_DUR_BUCKETS];		/* [side][bucket] */
+	__u64 dur_sum_ms[2];
+};
+void sg_out_counts(const struct sg_out *o, struct sg_out_counts *c);
 
 /* Other records. JSON: begin (ts if mono_ns != 0, then type), members
  * with sg_json_*(), end writes the line. Text: sg_out_text(). */

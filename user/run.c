@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "cookie.h"
 #include "counters.h"
+#include "metrics.h"
 #include "output.h"
 #include "run.h"
 #include "track.h"
@@ -243,6 +244,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_out *out = NULL;
 	struct sg_tracker *trk = NULL;
 	struct sg_cookies *ck = NULL;
+	struct sg_metrics *mx = NULL;
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
@@ -277,7 +279,7 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 	sg_settings_apply(skel, cfg);
-	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg)) {
+	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg) || sg_metrics_preload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -288,7 +290,7 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 
-	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg)) {
+	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg) || sg_metrics_postload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -310,6 +312,20 @@ int sg_run(const struct sg_config *cfg)
 		ck = sg_cookies_new(&cm, cfg, out, sg_now_ns());
 		if (!trk || (!ck && cfg->mode != SG_MODE_MONITOR)) {
 			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (cfg->metrics) {	/* before attaching: a taken port attaches nothing */
+		struct sg_metrics_src ms = {
+			.counters = bpf_map__fd(skel->maps.sg_counters),
+			.ck_stats = bpf_map__fd(skel->maps.sg_ck_stats),
+			.hs_hist = bpf_map__fd(skel->maps.sg_hs_hist),
+			.trk = trk, .ck = ck, .out = out, .cfg = cfg,
+		};
+
+		mx = sg_metrics_start(cfg->metrics, &ms);
+		if (!mx) {
+			err = -EINVAL;
 			goto out;
 		}
 	}
@@ -399,6 +415,7 @@ out:
 		__atomic_store_n(&sw.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(sw.thread, NULL);
 	}
+	sg_metrics_stop(mx);	/* (it reads the objects below) */
 	ring_buffer__free(rb);
 	sg_detach_all(&at);
 	synguard_bpf__destroy(skel);

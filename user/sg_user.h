@@ -50,6 +50,7 @@ struct sg_config {
 	__u32 close_wait_alert;	/* seconds in CLOSE_WAIT before an alert */
 	__u32 time_wait_alert;	/* TIME_WAIT flows before an alert */
 	__u32 rotate;		/* seconds between cookie secret rotations */
+	const char *metrics;	/* --metrics [ADDR]:PORT, NULL: no HTTP server */
 };
 
 void sg_config_defaults(struct sg_config *cfg);

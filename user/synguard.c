@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sg_user.h"
+#include "metrics.h"
 #include "run.h"
 
 static struct sg_config cfg;	/* filled by parse_arg() */
@@ -47,6 +48,7 @@ enum {
 	OPT_MAX_HALFOPEN,
 	OPT_CLOSE_WAIT_ALERT,
 	OPT_TIME_WAIT_ALERT,
+	OPT_METRICS,
 };
 
 static const struct argp_option opts[] = {
@@ -60,6 +62,8 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "No per-transition lines: stats, alerts and summary only", 2 },
 	{ "timestamp", 'T', "STYLE", 0, "Timestamps: time (default), iso, unix or none (-T iso)", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 2 },
+	{ "metrics", OPT_METRICS, "[ADDR]:PORT", 0,
+	  "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1)", 2 },
 	{ NULL, 0, NULL, 0, "Tracking filters (applied in BPF):", 3 },
 	{ "port", 'p', "PORTS", 0, "Only flows with this port on either side (list: 80,443,8000-8010)", 3 },
 	{ "ipv4", '4', NULL, 0, "Only IPv4 flows", 3 },
@@ -211,6 +215,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_ROTATE:
 		if (sg_parse_u32(arg, 1, 86400, &cfg.rotate))
 			argp_error(state, "invalid --rotate '%s' (seconds, 1-86400)", arg);
+		break;
+	case OPT_METRICS:
+		if (sg_metrics_parse_addr(arg, &(struct sockaddr_storage){}, &(socklen_t){ 0 }))
+			argp_error(state, "invalid --metrics '%s' ([ADDR]:PORT, e.g. 9100, :9100, "
+				   "0.0.0.0:9100, [::1]:9100)", arg);
+		cfg.metrics = arg;
 		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);

@@ -75,5 +75,6 @@ void h_counters(struct h_ctx *h, __u64 *c);
 void test_parse(void);
 void test_track(void);
 void test_syncookie(void);
+void test_metrics(void);
 
 #endif /* SG_HARNESS_H */
