@@ -49,6 +49,7 @@ enum {
 	OPT_CLOSE_WAIT_ALERT,
 	OPT_TIME_WAIT_ALERT,
 	OPT_METRICS,
+	OPT_SECRET_FILE,
 };
 
 static const struct argp_option opts[] = {
@@ -92,6 +93,9 @@ static const struct argp_option opts[] = {
 	{ "syn-threshold", OPT_SYN_THRESHOLD, "PPS", 0,
 	  "--mode auto: SYNs/s on a port that turn its cookies on (off again below half; default 1000)", 5 },
 	{ "rotate", OPT_ROTATE, "SEC", 0, "Cookie secret rotation period (default 60)", 5 },
+	{ "secret-file", OPT_SECRET_FILE, "FILE", 0,
+	  "Cookie keys derived from FILE's 32 bytes (root, mode 0600) and the CLOCK_REALTIME window: "
+	  "every node with FILE accepts the others' cookies", 5 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -222,6 +226,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   "0.0.0.0:9100, [::1]:9100)", arg);
 		cfg.metrics = arg;
 		break;
+	case OPT_SECRET_FILE:
+		cfg.secret_file = arg;
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -233,6 +240,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (cfg.only4 && cfg.only6)
 			argp_error(state, "-4 and -6 exclude each other");
+		if (cfg.secret_file && cfg.mode == SG_MODE_MONITOR)
+			argp_error(state, "--secret-file is for SYN cookies: use it with --mode protect or auto");
 		if (!cfg.ifname)
 			argp_error(state, "no interface given (or use 'synguard demo')");
 		break;

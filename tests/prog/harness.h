@@ -76,5 +76,6 @@ void test_parse(void);
 void test_track(void);
 void test_syncookie(void);
 void test_metrics(void);
+void test_fleet(void);
 
 #endif /* SG_HARNESS_H */
