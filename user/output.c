@@ -410,6 +410,40 @@ void sg_out_free(struct sg_out *o)
 	free(o);
 }
 
+FILE *sg_out_open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int sg_out_reopen(struct sg_out *o, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	pthread_mutex_lock(&o->lock);
+	if (o->fd < 0) {
+		fflush(o->f);
+		if (dup2(fd, fileno(o->f)) < 0)
+			err = -errno;
+	} else {
+		flush_locked(o);	/* (a regular file takes it all) */
+		if (dup2(fd, o->fd) < 0)	/* same descriptor, new file */
+			err = -errno;
+	}
+	pthread_mutex_unlock(&o->lock);
+	close(fd);
+	return err;
+}
+
 bool sg_out_json(const struct sg_out *o)
 {
 	return o->opt.json;

@@ -58,6 +58,15 @@ void sg_out_text(struct sg_out *o, const char *fmt, ...) __attribute__((format(p
 /* The timestamp of a record at mono_ns (CLOCK_MONOTONIC), as events show it. */
 int sg_out_time(const struct sg_out *o, __u64 mono_ns, char *buf, size_t len);
 
+/* --output FILE: FILE opened for appending (created 0640), or NULL with
+ * errno set. */
+FILE *sg_out_open_file(const char *path);
+/* Reopen path (SIGHUP, logrotate's convention: the old file was renamed):
+ * what is buffered goes to the old file, the lines after it to the new
+ * one, under the lock, so no line is split or lost. 0, or -errno (the
+ * old file is kept). */
+int sg_out_reopen(struct sg_out *o, const char *path);
+
 void sg_out_write(struct sg_out *o, const char *line, size_t n);
 void sg_out_flush(struct sg_out *o);
 

@@ -37,6 +37,13 @@ void sg_run_stop(void)
 	stop_requested = 1;
 }
 
+static volatile sig_atomic_t reopen_requested;
+
+void sg_run_reopen(void)
+{
+	reopen_requested = 1;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && !verbose)
@@ -245,6 +252,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_tracker *trk = NULL;
 	struct sg_cookies *ck = NULL;
 	struct sg_metrics *mx = NULL;
+	FILE *of = stdout;
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
@@ -266,7 +274,11 @@ int sg_run(const struct sg_config *cfg)
 		return 1;
 	if (sg_check_existing_xdp(at.ifindex, at.ifname, cfg->force))
 		return 1;
-	out = sg_out_new(stdout, &oo);
+	if (cfg->output && !(of = sg_out_open_file(cfg->output))) {
+		fprintf(stderr, "synguard: --output %s: %s\n", cfg->output, strerror(errno));
+		return 1;
+	}
+	out = sg_out_new(of, &oo);
 	if (!out) {
 		err = -ENOMEM;
 		goto out;
@@ -378,6 +390,14 @@ int sg_run(const struct sg_config *cfg)
 			err = -ENODEV;
 			break;
 		}
+		if (reopen_requested) {
+			reopen_requested = 0;
+			err = cfg->output ? sg_out_reopen(out, cfg->output) : 0;
+			if (err)
+				fprintf(stderr, "synguard: reopening %s failed (%s); still writing to the old file\n",
+					cfg->output, strerror(-err));
+			err = 0;
+		}
 		sg_cookies_tick(ck, now);
 		if (now - last_sec >= 1000000000ull) {
 			report_lost_lines(out, &lost_reported, now);
@@ -424,6 +444,8 @@ out:
 	if (out)
 		sg_out_flush(out);
 	sg_out_free(out);
+	if (of != stdout)
+		fclose(of);
 	if (!err && !cfg->json)
 		fprintf(stderr, "synguard: detached from %s\n", at.ifname);
 	return err ? 1 : 0;

@@ -50,6 +50,7 @@ enum {
 	OPT_TIME_WAIT_ALERT,
 	OPT_METRICS,
 	OPT_SECRET_FILE,
+	OPT_OUTPUT,
 };
 
 static const struct argp_option opts[] = {
@@ -60,6 +61,9 @@ static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "interval", 'i', "SEC", 0, "Print a stats line (counters, flows by state) every SEC seconds", 2 },
 	{ "json", 'j', NULL, 0, "One JSON object per line", 2 },
+	{ "output", OPT_OUTPUT, "FILE", 0,
+	  "Append the JSON lines to FILE instead of standard output (implies --json); "
+	  "SIGHUP reopens it (log rotation)", 2 },
 	{ "quiet", 'q', NULL, 0, "No per-transition lines: stats, alerts and summary only", 2 },
 	{ "timestamp", 'T', "STYLE", 0, "Timestamps: time (default), iso, unix or none (-T iso)", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 2 },
@@ -226,6 +230,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   "0.0.0.0:9100, [::1]:9100)", arg);
 		cfg.metrics = arg;
 		break;
+	case OPT_OUTPUT:
+		cfg.output = arg;
+		cfg.json = true;
+		break;
 	case OPT_SECRET_FILE:
 		cfg.secret_file = arg;
 		break;
@@ -257,6 +265,12 @@ static void on_signal(int sig)
 	sg_run_stop();
 }
 
+static void on_hup(int sig)
+{
+	(void)sig;
+	sg_run_reopen();
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .args_doc = "IFACE", .doc = doc };
@@ -272,5 +286,10 @@ int main(int argc, char **argv)
 		return sg_demo(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
+	if (cfg.output) {	/* logrotate's convention; without --output SIGHUP stays fatal */
+		struct sigaction hup = { .sa_handler = on_hup };
+
+		sigaction(SIGHUP, &hup, NULL);
+	}
 	return sg_run(&cfg);
 }
