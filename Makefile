@@ -24,7 +24,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # in build/obj; the BPF objects' in build/obj too, to keep build/ tidy
 DEPFLAGS    = -MMD -MP
 BPF_DEPFLAGS = -MMD -MP -MF $(OBJ)/$(@F:.o=.d)
-LIBS       := -lbpf -lelf -lz
+# libmicrohttpd: --metrics' HTTP server (README: Monitoring)
+LIBS       := -lbpf -lelf -lz -lmicrohttpd -lpthread
 
 ifeq ($(SAN),1)
 OUT        := build/san
@@ -174,6 +175,7 @@ $(OBJ)/tests/%.o: tests/%.c | $(SKEL)
 	$(Q)$(CC) $(CFLAGS) -Iuser -Itests -Itests/prog $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/synflood: LDLIBS_TOOL := -lpthread
+$(OUT)/flowfill: LDLIBS_TOOL := -lbpf
 $(TOOLS): $(OUT)/%: $(OBJ)/tests/tools/%.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_TOOL)

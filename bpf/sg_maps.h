@@ -16,6 +16,7 @@
 #include "sg_settings.h"
 #include "sg_flow.h"
 #include "sg_cookie.h"
+#include "sg_metrics.h"
 
 /* ---- load-time settings ---- */
 
@@ -138,6 +139,31 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } sg_quiet_ports SEC(".maps");
+
+/* ---- metrics (sg_metrics.h; --metrics) ---- */
+
+/*
+ * Handshake-half histograms by server port (key __u32; 0 = every other
+ * port). A bounded set: userspace sizes the map to SG_HS_PORTS_DEFAULT + 1
+ * (the first ports seen get their own entry, the program inserts them) or
+ * to the -p/--ports ports + 1 and fills it (so no insert succeeds), and
+ * writes the "other" entry before attaching.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SG_HS_PORTS_DEFAULT + 1);
+	__type(key, __u32);
+	__type(value, struct sg_hs_hist);
+} sg_hs_hist SEC(".maps");
+
+/* A zeroed histogram: the source of sg_hs_hist's new entries (too big for
+ * the BPF stack). Never written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_hs_hist);
+} sg_hs_zero SEC(".maps");
 
 /* ---- per-CPU work areas ----
  *

@@ -382,7 +382,7 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	mss_idx = sg_mss_idx(mss, family);
 	/* The MSS index is covered by the MAC: hash after the option parse,
 	 * in the global sg_ck_mac() (verified once). */
-	cookie = sg_cookie_make(sg_ck_mac, &sec->key[slot], slot, &sc->in, now, mss_idx);
+	cookie = sg_cookie_make(sg_ck_mac, &sec->key[slot], slot, &sc->in, now + sec->clock_off_ns, mss_idx);
 
 	ws = oc.o.has_ws && sg_cfg.allow_ws ? oc.o.wscale : -1;
 	sack = oc.o.sack_ok && sg_cfg.allow_sack;
@@ -456,7 +456,7 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		return SG_SP_CONTINUE;
 	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
-	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_ns(), &mss_idx);
+	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_ns() + sec->clock_off_ns, &mss_idx);
 
 	if (r == SG_COOKIE_OK) {
 		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };

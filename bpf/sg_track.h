@@ -18,6 +18,7 @@
 #include "sg_flow.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
+#include "sg_histo.h"
 
 #define SG_TRACK_INGRESS 0x1
 #define SG_TRACK_EGRESS	 0x2
@@ -356,6 +357,7 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 		sg_count(c, SG_CNT_RST_IGNORED);
 	if (!(ret & SG_STEP_QUIET))
 		sg_emit_out(c, &w->k, f, &w->out, w->seg.now);
+	sg_hs_observe(&w->k, f, &w->out);
 
 	if (halfopen && (ret & SG_STEP_ESTABLISHED)) {
 		/* handshake done: move to the flow table, out of the flood's reach */

@@ -463,6 +463,10 @@ struct sg_cookie_secrets {
 	struct sg_cookie_key key[2];
 	__u32 cur;		/* slot for new cookies (0/1) */
 	__u32 gen;		/* rotations so far */
+	/* added to bpf_ktime_get_ns() for the cookie's time window: 0 (the
+	 * monotonic clock), or with --secret-file CLOCK_REALTIME - CLOCK_MONOTONIC,
+	 * so that every node of a fleet counts the same windows */
+	__u64 clock_off_ns;
 };
 
 /* sg_ck_ports[port] (array, 65536): what userspace decided and what the

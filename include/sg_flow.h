@@ -613,10 +613,20 @@ SG_INLINE void sg_flow_event(struct sg_event *e, const struct sg_flow_key *k,
 	e->cause = t->cause;
 	e->flags = f->flags;
 	e->syn_retrans = f->syn_retrans;
-	e->rtt_syn_us = f->rtt_syn_us;
-	e->rtt_ack_us = f->rtt_ack_us;
-	if (t->to == SG_CLOSED)
+	if (t->to == SG_CLOSED) {
+		/* how long the connection lasted: since the handshake's ACK
+		 * (syn_us + rtt_syn_us + rtt_ack_us; the first segment for
+		 * midstream and cookie flows, whose three are 0) */
+		__u64 est_us = (__u64)f->syn_us + f->rtt_syn_us + f->rtt_ack_us;
+		__u64 since_us = sg__since(f, now_ns) / 1000;
+
+		e->dur_ms = sg__sat32(since_us > est_us ? (since_us - est_us) / 1000 : 0);
+		e->pad_dur = 0;
 		closer = t->closer ? t->closer : sg__closer(f);
+	} else {
+		e->rtt_syn_us = f->rtt_syn_us;
+		e->rtt_ack_us = f->rtt_ack_us;
+	}
 	e->closer = closer;
 	e->pkts[0] = f->pkts[SG_SIDE_CLIENT];
 	e->pkts[1] = f->pkts[SG_SIDE_SERVER];

@@ -147,6 +147,7 @@ enum sg_alert_kind {
 	SG_ALERT_TIME_WAIT,
 	SG_ALERT_COOKIES_ON,	/* --mode auto switched a port to cookies */
 	SG_ALERT_COOKIES_OFF,
+	SG_ALERT_KINDS,		/* (the number of kinds, 0 unused) */
 };
 
 /* Flow flags (struct sg_event.flags and the flow entry). */
@@ -177,8 +178,16 @@ struct sg_event {
 	__u8 syn_retrans;
 	union {
 		struct {		/* SG_EV_STATE */
-			__u32 rtt_syn_us;	/* SYN -> SYN-ACK at the interface */
-			__u32 rtt_ack_us;	/* SYN-ACK -> ACK at the interface */
+			union {
+				struct {	/* to ESTABLISHED (any other: as the flow has them) */
+					__u32 rtt_syn_us;	/* SYN -> SYN-ACK at the interface */
+					__u32 rtt_ack_us;	/* SYN-ACK -> ACK at the interface */
+				};
+				struct {	/* to CLOSED */
+					__u32 dur_ms;	/* sg_event_has_dur(): since the handshake completed */
+					__u32 pad_dur;
+				};
+			};
 			__u8 closer;		/* SG_CLOSER_*: who closed first, how */
 			__u8 pad_state[3];
 			__u32 pkts[2];		/* segments sent by client, server */
@@ -203,6 +212,13 @@ struct sg_event {
 		};
 	};
 };
+
+/* 1 if a state event carries dur_ms: an endpoint that had been ESTABLISHED
+ * reached CLOSED (not by reuse: the flow record started over with the new
+ * SYN, the old connection's times are gone). */
+#define sg_event_has_dur(e)                                                     \
+	((e)->type == SG_EV_STATE && (e)->to == SG_CLOSED && (e)->from >= SG_ESTABLISHED && \
+	 (e)->cause != SG_CAUSE_REUSE)
 
 /* Who closed first, and how (struct sg_event.closer). */
 enum sg_closer {

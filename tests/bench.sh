@@ -13,6 +13,8 @@
 #   3. events/s streamed through `synguard --json` (monitor mode), and a
 #      forced ring-buffer overflow to show losses are counted.
 #   4. memory per tracked flow (key + value, and the hash map's own cost).
+#   5. the /metrics scrape (--metrics) with 262,144 tracked flows, as a
+#      scraper sees it (curl's time_total), while the sweeper walks them.
 #
 # Namespaces (all created here, removed on exit, also on failure/Ctrl-C):
 #   sgb_ns   bench_ns only (a listener for the protect-mode test runs)
@@ -25,7 +27,7 @@
 #
 # Environment: SGB_FLOOD_SECS (default 8), SGB_LEGIT (connections, default
 # 300), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
-# SGB_SKIP (space-separated phases to skip: ns flood events memory).
+# SGB_SKIP (space-separated phases to skip: ns flood events memory metrics).
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -474,6 +476,51 @@ phase_memory() {
 		 | . + {map_overhead_per_flow: (if .map_bytes_per_flow then .map_bytes_per_flow - 128 else null end)}')
 }
 
+# ---- 5. the /metrics scrape with a full flow table ------------------------
+
+MX_JSON='{}'
+phase_metrics() {
+	local n=262144 scrapes=200 port=9464 fill t sg_pid flows
+	[[ -x $B/flowfill ]] || { log "metrics: $B/flowfill missing: run make"; return; }
+	command -v curl >/dev/null || { log "metrics: curl missing (tests/deps.sh installs it)"; return; }
+	log "metrics: $scrapes scrapes of /metrics with $n tracked flows"
+	ip netns add sgb_ns || die "cannot create sgb_ns"
+	ip -n sgb_ns link set lo up
+	ip -n sgb_ns link add sgbm0 type veth peer name sgbm1
+	ip -n sgb_ns link set sgbm0 up
+	ip -n sgb_ns link set sgbm1 up
+	wait_idle "metrics"
+	ip netns exec sgb_ns "$SG" --json -q --max-flows $n --metrics 127.0.0.1:$port sgbm0 \
+		>"$TMPD/mx.out" 2>"$TMPD/mx.err" &
+	sg_pid=$!
+	PIDS+=($sg_pid)
+	for _ in $(seq 100); do
+		ip netns exec sgb_ns curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break
+		sleep 0.1
+	done
+	fill=$(ip netns exec sgb_ns "$B/flowfill" --iface sgbm0 --count $n) || die "flowfill failed"
+	# the tracker's next sweep counts them
+	for _ in $(seq 100); do
+		flows=$(ip netns exec sgb_ns curl -sf "http://127.0.0.1:$port/metrics" |
+			awk '$1 == "synguard_flow_table_entries{table=\"flows\"}" {print $2}')
+		[[ $flows == "$n" ]] && break
+		sleep 0.1
+	done
+	[[ $flows == "$n" ]] || die "metrics: the tracker counted ${flows:-no} flows, not $n"
+	for _ in $(seq $scrapes); do
+		ip netns exec sgb_ns curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' \
+			"http://127.0.0.1:$port/metrics"
+	done >"$TMPD/mx.times"
+	kill -INT $sg_pid
+	wait $sg_pid
+	ip netns del sgb_ns
+	MX_JSON=$(sort -n "$TMPD/mx.times" | jq -Rn --argjson n $n --argjson fill "$fill" '
+		[inputs | split(" ") | {t: (.[0] | tonumber * 1000000 | round / 1000), b: (.[1] | tonumber)}] as $s
+		| ($s | length) as $k
+		| {flows: $n, scrapes: $k, fill: $fill, bytes: $s[0].b,
+		   p50_ms: $s[($k / 2 | floor)].t, p99_ms: $s[($k * 0.99 | floor)].t, max_ms: $s[$k - 1].t}')
+}
+
 # ---- run ---------------------------------------------------------------
 
 T0=$(date +%s)
@@ -481,11 +528,12 @@ T0=$(date +%s)
 [[ $SKIP == *" flood "* ]] || phase_flood
 [[ $SKIP == *" events "* ]] || phase_events
 [[ $SKIP == *" memory "* ]] || phase_memory
+[[ $SKIP == *" metrics "* ]] || phase_metrics
 
 fj() { echo "${FLOOD_JSON[$1]:-null}"; }
 noise=$(printf '%s\n' "${NOISE[@]}" | jq -R . | jq -s 'map(select(. != ""))')
 jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n "$(fj nft_synproxy)" \
-	--argjson s "$(fj synguard)" --argjson ev "$EV_JSON" --argjson mem "$MEM_JSON" \
+	--argjson s "$(fj synguard)" --argjson ev "$EV_JSON" --argjson mem "$MEM_JSON" --argjson mx "$MX_JSON" \
 	--arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	--arg kernel "$(uname -r)" --argjson nproc "$(nproc)" --arg date "$(date -u +%FT%TZ)" \
 	--argjson secs $(($(date +%s) - T0)) --argjson noise "$noise" \
@@ -497,6 +545,7 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	  bytes_per_flow: ($mem.bytes_per_flow // 128),
 	  map_overhead_per_flow: ($mem.map_overhead_per_flow // null),
 	  memory: $mem,
+	  metrics_scrape_ms: ($mx.p50_ms // null), metrics: $mx,
 	  machine: {nproc: $nproc, kernel: $kernel, cpu: $cpu},
 	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1},
 	  noise: $noise, date: $date, bench_seconds: $secs}' >"$OUT/results.json" ||
@@ -525,6 +574,7 @@ jq -r '
   "events/s through --json: \(.events_per_s|n) (lost \(.events_lost|n) of \(.events.run.syns|n) driven at \(.events.run.drive_pps|n)/s)",
   "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",
   "memory per flow: key+value \(.bytes_per_flow) B, hash map overhead \(.map_overhead_per_flow|n) B",
+  "/metrics scrape with \(.metrics.flows|n) flows: p50 \(.metrics_scrape_ms|n) ms, p99 \(.metrics.p99_ms|n) ms, max \(.metrics.max_ms|n) ms (\(.metrics.scrapes|n) scrapes of \(.metrics.bytes|n) bytes)",
   (.noise[]? | "noise: " + .),
   "",
   "results: build/bench/results.json (\(.bench_seconds) s)"' "$OUT/results.json"

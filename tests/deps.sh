@@ -24,6 +24,11 @@ need=(
 	"sysctl:procps"
 	# libFuzzer and the sanitizer runtimes of clang (make fuzz: tests/fuzz/fuzz_parsers.c)
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a:libclang-rt-dev"
+	# --metrics: the HTTP server (README: Monitoring)
+	"/usr/include/microhttpd.h:libmicrohttpd-dev"
+	# tests only: promtool check metrics/rules, a real Prometheus, its HTTP API
+	"promtool:prometheus"
+	"curl:curl"
 )
 missing=()
 for pair in "${need[@]}"; do
@@ -50,8 +55,21 @@ if ((${#missing[@]})); then
 	fi
 	echo "synguard: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
+	# The prometheus package is for the tests (promtool, and a server the
+	# integration test starts in its own namespace): its maintainer scripts
+	# must not start a system-wide daemon. policy-rc.d (exit 101: "action
+	# forbidden") is Debian's way to say so during an install; ours only if
+	# none exists, and removed right after.
+	policy=
+	if [[ " ${missing[*]} " == *" prometheus "* && ! -e /usr/sbin/policy-rc.d ]]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+	fi
 	apt-get update -qq >/dev/null
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	rc=0
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[[ -n $policy ]] && rm -f "$policy"
+	((rc == 0)) || exit $rc
 fi
 
 if [[ $(id -u) -eq 0 ]] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then

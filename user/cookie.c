@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -17,6 +18,7 @@
 #include "sg_cookie.h"
 #include "output.h"
 #include "cookie.h"
+#include "secret.h"
 #include "synguard.skel.h"
 
 #define AUTO_OFF_SECS	3	/* seconds below threshold/2 before cookies go off */
@@ -36,7 +38,15 @@ struct sg_cookies {
 	struct port_state ports[65536];
 	__u64 last_rotate_ns, last_sec_ns;
 	int ncpu;
+	struct sg_secret *secret;	/* --secret-file: fleet keys, else random ones */
 };
+
+/* --secret-file: the keys of the current and previous window of
+ * CLOCK_REALTIME (mono_ns = CLOCK_MONOTONIC now). */
+static int secret_update(struct sg_secret *s, int fd, __u32 rotate, __u64 mono_ns, int force)
+{
+	return sg_secret_update(s, fd, rotate, mono_ns + sg_boot_offset_ns(), mono_ns, force);
+}
 
 /* 1 if the running kernel has the kfunc, 0 if not, <0 if BTF is unreadable. */
 int sg_cookie_kfunc_present(void)
@@ -136,11 +146,25 @@ int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 
 	if (cfg->mode == SG_MODE_MONITOR)
 		return 0;
-	if (new_key(&s.key[0])) {
+	if (cfg->secret_file) {
+		struct sg_secret *fs = sg_secret_open(cfg->secret_file);
+		struct timespec ts;
+		int err;
+
+		if (!fs)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		err = secret_update(fs, bpf_map__fd(skel->maps.sg_ck_secrets), cfg->rotate,
+				    ts.tv_sec * 1000000000ull + ts.tv_nsec, 1);
+		sg_secret_free(fs);
+		if (err < 0) {
+			fprintf(stderr, "synguard: writing the cookie secret failed: %s\n", strerror(-err));
+			return -1;
+		}
+	} else if (new_key(&s.key[0])) {
 		fprintf(stderr, "synguard: getrandom() failed: %s\n", strerror(errno));
 		return -1;
-	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_secrets), &zero, &s, BPF_ANY)) {
+	} else if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_secrets), &zero, &s, BPF_ANY)) {
 		fprintf(stderr, "synguard: writing the cookie secret failed: %s\n", strerror(errno));
 		return -1;
 	}
@@ -167,17 +191,24 @@ struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struc
 	c->out = out;
 	c->ncpu = libbpf_num_possible_cpus();
 	c->last_rotate_ns = c->last_sec_ns = now;
+	if (cfg->secret_file && !(c->secret = sg_secret_open(cfg->secret_file))) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
 void sg_cookies_free(struct sg_cookies *c)
 {
+	if (c)
+		sg_secret_free(c->secret);
 	free(c);
 }
 
+/* (also from the metrics thread: `on` is read and written atomically) */
 bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port)
 {
-	return c && (c->cfg.mode == SG_MODE_PROTECT || c->ports[port].on);
+	return c && (c->cfg.mode == SG_MODE_PROTECT || __atomic_load_n(&c->ports[port].on, __ATOMIC_RELAXED));
 }
 
 /* Sum one port's per-CPU stats. */
@@ -239,7 +270,7 @@ static void per_second(struct sg_cookies *c, __u64 now, double secs, bool final)
 			continue;
 		rate = (__u32)(dsyn / (secs > 0.5 ? secs : 1.0));
 		if (!ps->on && rate > cfg->syn_threshold) {
-			ps->on = 1;
+			__atomic_store_n(&ps->on, 1, __ATOMIC_RELAXED);
 			ps->low = 0;
 			ps->grace = 0;
 			set_port_flags(c->m.ports, key, SG_PORT_COOKIES, SG_PORT_GRACE);
@@ -247,7 +278,7 @@ static void per_second(struct sg_cookies *c, __u64 now, double secs, bool final)
 		} else if (ps->on) {
 			ps->low = rate < cfg->syn_threshold / 2 ? ps->low + 1 : 0;
 			if (ps->low >= AUTO_OFF_SECS) {
-				ps->on = 0;
+				__atomic_store_n(&ps->on, 0, __ATOMIC_RELAXED);
 				ps->grace = GRACE_SECS;
 				set_port_flags(c->m.ports, key, SG_PORT_GRACE, SG_PORT_COOKIES);
 				alert(c, SG_ALERT_COOKIES_OFF, key, rate, now);
@@ -262,7 +293,13 @@ void sg_cookies_tick(struct sg_cookies *c, __u64 now)
 {
 	if (!c)
 		return;
-	if (c->cfg.rotate && now - c->last_rotate_ns >= (__u64)c->cfg.rotate * 1000000000ull) {
+	if (c->secret) {
+		/* the window of CLOCK_REALTIME decides, as on every node of the fleet */
+		int err = secret_update(c->secret, c->m.secrets, c->cfg.rotate, now, 0);
+
+		if (err < 0)
+			fprintf(stderr, "synguard: cookie secret rotation failed: %s\n", strerror(-err));
+	} else if (c->cfg.rotate && now - c->last_rotate_ns >= (__u64)c->cfg.rotate * 1000000000ull) {
 		int err = sg_cookie_rotate(c->m.secrets);
 
 		if (err)

@@ -39,7 +39,7 @@ struct sg_cookies;
 struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struct sg_config *cfg,
 				  struct sg_out *out, __u64 now);
 void sg_cookies_tick(struct sg_cookies *c, __u64 now);
-/* Whether a port's SYNs get cookies now. */
+/* Whether a port's SYNs get cookies now (safe from any thread: /metrics). */
 bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port);
 /* The last partial second's events, then a cookie_summary per port. */
 void sg_cookies_summary(struct sg_cookies *c, __u64 now);

@@ -165,6 +165,8 @@ static int format_json(const struct sg_event *e, const char *ts, char *buf, size
 			sg_json_u64(&j, "syn_retrans", e->syn_retrans);
 		if (e->closer)
 			sg_json_str(&j, "closed_by", closer_name(e->closer));
+		if (sg_event_has_dur(e))
+			sg_json_u64(&j, "duration_ms", e->dur_ms);
 		if (e->to == SG_CLOSED) {
 			sg_json_pair(&j, "pkts", e->pkts[0], e->pkts[1]);
 			sg_json_pair(&j, "bytes", e->bytes[0], e->bytes[1]);
@@ -237,6 +239,9 @@ static int format_text(const struct sg_event *e, const char *ts, char *buf, size
 		if (e->to == SG_CLOSED)
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " pkts=%u/%u bytes=%u/%u",
 				      e->pkts[0], e->pkts[1], e->bytes[0], e->bytes[1]);
+		if (sg_event_has_dur(e))
+			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " duration=%u.%03us",
+				      e->dur_ms / 1000, e->dur_ms % 1000);
 		if (e->flags & SG_F_MIDSTREAM)
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " [midstream]");
 		if (e->flags & SG_F_TFO)
@@ -292,6 +297,7 @@ struct sg_out {
 	struct sg_out_opts opt;
 	__u64 boot_offset;
 	__u64 emitted[SG_EV_STATS + 1];	/* atomics: two threads emit */
+	struct sg_out_counts cnt;	/* atomics, for /metrics */
 	pthread_mutex_t lock;		/* buf, len, lost */
 	char *buf;
 	size_t len;
@@ -404,6 +410,40 @@ void sg_out_free(struct sg_out *o)
 	free(o);
 }
 
+FILE *sg_out_open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int sg_out_reopen(struct sg_out *o, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	pthread_mutex_lock(&o->lock);
+	if (o->fd < 0) {
+		fflush(o->f);
+		if (dup2(fd, fileno(o->f)) < 0)
+			err = -errno;
+	} else {
+		flush_locked(o);	/* (a regular file takes it all) */
+		if (dup2(fd, o->fd) < 0)	/* same descriptor, new file */
+			err = -errno;
+	}
+	pthread_mutex_unlock(&o->lock);
+	close(fd);
+	return err;
+}
+
 bool sg_out_json(const struct sg_out *o)
 {
 	return o->opt.json;
@@ -456,6 +496,33 @@ __u64 sg_out_lost(struct sg_out *o)
 	return l;
 }
 
+/* The /metrics counts of one event (relaxed atomics: two threads emit,
+ * the metrics thread reads). */
+static void count_event(struct sg_out_counts *c, const struct sg_event *e)
+{
+	unsigned int side = e->side & 1;
+
+	if (e->type == SG_EV_ALERT && e->alert < SG_ALERT_KINDS)
+		__atomic_fetch_add(&c->alerts[e->alert], 1, __ATOMIC_RELAXED);
+	if (e->type != SG_EV_STATE || e->to >= SG_STATE_MAX)
+		return;
+	__atomic_fetch_add(&c->transitions[side][e->to], 1, __ATOMIC_RELAXED);
+	if (sg_event_has_dur(e)) {
+		__atomic_fetch_add(&c->dur_bucket[side][sg_hist_bucket(e->dur_ms, SG_DUR_SHIFT, SG_DUR_BUCKETS)],
+				   1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&c->dur_sum_ms[side], e->dur_ms, __ATOMIC_RELAXED);
+	}
+}
+
+void sg_out_counts(const struct sg_out *o, struct sg_out_counts *c)
+{
+	const __u64 *src = (const __u64 *)&o->cnt;
+	__u64 *dst = (__u64 *)c;
+
+	for (size_t i = 0; i < sizeof(*c) / sizeof(__u64); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
 void sg_out_event(struct sg_out *o, const struct sg_event *e)
 {
 	char line[512];
@@ -463,6 +530,7 @@ void sg_out_event(struct sg_out *o, const struct sg_event *e)
 
 	if (e->type <= SG_EV_STATS)
 		__atomic_fetch_add(&o->emitted[e->type], 1, __ATOMIC_RELAXED);
+	count_event(&o->cnt, e);
 	/* -q keeps alerts, losses and summaries; it drops per-transition lines. */
 	if (o->opt.quiet && e->type == SG_EV_STATE)
 		return;

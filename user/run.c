@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "cookie.h"
 #include "counters.h"
+#include "metrics.h"
 #include "output.h"
 #include "run.h"
 #include "track.h"
@@ -34,6 +35,13 @@ static bool verbose;
 void sg_run_stop(void)
 {
 	stop_requested = 1;
+}
+
+static volatile sig_atomic_t reopen_requested;
+
+void sg_run_reopen(void)
+{
+	reopen_requested = 1;
 }
 
 /* libbpf speaks only with -v: every failure gets one line of our own. */
@@ -244,6 +252,8 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_out *out = NULL;
 	struct sg_tracker *trk = NULL;
 	struct sg_cookies *ck = NULL;
+	struct sg_metrics *mx = NULL;
+	FILE *of = stdout;
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
@@ -265,7 +275,11 @@ int sg_run(const struct sg_config *cfg)
 		return 1;
 	if (sg_check_existing_xdp(at.ifindex, at.ifname, cfg->force))
 		return 1;
-	out = sg_out_new(stdout, &oo);
+	if (cfg->output && !(of = sg_out_open_file(cfg->output))) {
+		fprintf(stderr, "synguard: --output %s: %s\n", cfg->output, strerror(errno));
+		return 1;
+	}
+	out = sg_out_new(of, &oo);
 	if (!out) {
 		err = -ENOMEM;
 		goto out;
@@ -278,7 +292,7 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 	sg_settings_apply(skel, cfg);
-	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg)) {
+	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg) || sg_metrics_preload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -298,7 +312,7 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 
-	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg)) {
+	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg) || sg_metrics_postload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -320,6 +334,20 @@ int sg_run(const struct sg_config *cfg)
 		ck = sg_cookies_new(&cm, cfg, out, sg_now_ns());
 		if (!trk || (!ck && cfg->mode != SG_MODE_MONITOR)) {
 			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (cfg->metrics) {	/* before attaching: a taken port attaches nothing */
+		struct sg_metrics_src ms = {
+			.counters = bpf_map__fd(skel->maps.sg_counters),
+			.ck_stats = bpf_map__fd(skel->maps.sg_ck_stats),
+			.hs_hist = bpf_map__fd(skel->maps.sg_hs_hist),
+			.trk = trk, .ck = ck, .out = out, .cfg = cfg,
+		};
+
+		mx = sg_metrics_start(cfg->metrics, &ms);
+		if (!mx) {
+			err = -EINVAL;
 			goto out;
 		}
 	}
@@ -372,6 +400,14 @@ int sg_run(const struct sg_config *cfg)
 			err = -ENODEV;
 			break;
 		}
+		if (reopen_requested) {
+			reopen_requested = 0;
+			err = cfg->output ? sg_out_reopen(out, cfg->output) : 0;
+			if (err)
+				fprintf(stderr, "synguard: reopening %s failed (%s); still writing to the old file\n",
+					cfg->output, strerror(-err));
+			err = 0;
+		}
 		sg_cookies_tick(ck, now);
 		if (now - last_sec >= 1000000000ull) {
 			report_lost_lines(out, &lost_reported, now);
@@ -409,6 +445,7 @@ out:
 		__atomic_store_n(&sw.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(sw.thread, NULL);
 	}
+	sg_metrics_stop(mx);	/* (it reads the objects below) */
 	ring_buffer__free(rb);
 	sg_detach_all(&at);
 	synguard_bpf__destroy(skel);
@@ -417,6 +454,8 @@ out:
 	if (out)
 		sg_out_flush(out);
 	sg_out_free(out);
+	if (of != stdout)
+		fclose(of);
 	if (!err && !cfg->json)
 		fprintf(stderr, "synguard: detached from %s\n", at.ifname);
 	return err ? 1 : 0;

@@ -10,5 +10,7 @@
 int sg_run(const struct sg_config *cfg);
 /* Ask the running loop to stop (async-signal-safe: SIGINT/SIGTERM). */
 void sg_run_stop(void);
+/* Ask it to reopen --output FILE (async-signal-safe: SIGHUP). */
+void sg_run_reopen(void);
 
 #endif /* SG_RUN_H */

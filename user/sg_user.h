@@ -50,6 +50,9 @@ struct sg_config {
 	__u32 close_wait_alert;	/* seconds in CLOSE_WAIT before an alert */
 	__u32 time_wait_alert;	/* TIME_WAIT flows before an alert */
 	__u32 rotate;		/* seconds between cookie secret rotations */
+	const char *metrics;	/* --metrics [ADDR]:PORT, NULL: no HTTP server */
+	const char *secret_file;	/* --secret-file: fleet cookie keys (secret.h) */
+	const char *output;	/* --output FILE: JSON lines appended there, reopened on SIGHUP */
 };
 
 void sg_config_defaults(struct sg_config *cfg);

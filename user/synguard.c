@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sg_user.h"
+#include "metrics.h"
 #include "run.h"
 
 static struct sg_config cfg;	/* filled by parse_arg() */
@@ -47,6 +48,9 @@ enum {
 	OPT_MAX_HALFOPEN,
 	OPT_CLOSE_WAIT_ALERT,
 	OPT_TIME_WAIT_ALERT,
+	OPT_METRICS,
+	OPT_SECRET_FILE,
+	OPT_OUTPUT,
 };
 
 static const struct argp_option opts[] = {
@@ -57,9 +61,14 @@ static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "interval", 'i', "SEC", 0, "Print a stats line (counters, flows by state) every SEC seconds", 2 },
 	{ "json", 'j', NULL, 0, "One JSON object per line", 2 },
+	{ "output", OPT_OUTPUT, "FILE", 0,
+	  "Append the JSON lines to FILE instead of standard output (implies --json); "
+	  "SIGHUP reopens it (log rotation)", 2 },
 	{ "quiet", 'q', NULL, 0, "No per-transition lines: stats, alerts and summary only", 2 },
 	{ "timestamp", 'T', "STYLE", 0, "Timestamps: time (default), iso, unix or none (-T iso)", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 2 },
+	{ "metrics", OPT_METRICS, "[ADDR]:PORT", 0,
+	  "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1)", 2 },
 	{ NULL, 0, NULL, 0, "Tracking filters (applied in BPF):", 3 },
 	{ "port", 'p', "PORTS", 0, "Only flows with this port on either side (list: 80,443,8000-8010)", 3 },
 	{ "ipv4", '4', NULL, 0, "Only IPv4 flows", 3 },
@@ -88,6 +97,9 @@ static const struct argp_option opts[] = {
 	{ "syn-threshold", OPT_SYN_THRESHOLD, "PPS", 0,
 	  "--mode auto: SYNs/s on a port that turn its cookies on (off again below half; default 1000)", 5 },
 	{ "rotate", OPT_ROTATE, "SEC", 0, "Cookie secret rotation period (default 60)", 5 },
+	{ "secret-file", OPT_SECRET_FILE, "FILE", 0,
+	  "Cookie keys derived from FILE's 32 bytes (root, mode 0600) and the CLOCK_REALTIME window: "
+	  "every node with FILE accepts the others' cookies", 5 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -212,6 +224,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (sg_parse_u32(arg, 1, 86400, &cfg.rotate))
 			argp_error(state, "invalid --rotate '%s' (seconds, 1-86400)", arg);
 		break;
+	case OPT_METRICS:
+		if (sg_metrics_parse_addr(arg, &(struct sockaddr_storage){}, &(socklen_t){ 0 }))
+			argp_error(state, "invalid --metrics '%s' ([ADDR]:PORT, e.g. 9100, :9100, "
+				   "0.0.0.0:9100, [::1]:9100)", arg);
+		cfg.metrics = arg;
+		break;
+	case OPT_OUTPUT:
+		cfg.output = arg;
+		cfg.json = true;
+		break;
+	case OPT_SECRET_FILE:
+		cfg.secret_file = arg;
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -223,6 +248,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (cfg.only4 && cfg.only6)
 			argp_error(state, "-4 and -6 exclude each other");
+		if (cfg.secret_file && cfg.mode == SG_MODE_MONITOR)
+			argp_error(state, "--secret-file is for SYN cookies: use it with --mode protect or auto");
 		if (!cfg.ifname)
 			argp_error(state, "no interface given (or use 'synguard demo')");
 		break;
@@ -236,6 +263,12 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	sg_run_stop();
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	sg_run_reopen();
 }
 
 int main(int argc, char **argv)
@@ -253,5 +286,10 @@ int main(int argc, char **argv)
 		return sg_demo(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
+	if (cfg.output) {	/* logrotate's convention; without --output SIGHUP stays fatal */
+		struct sigaction hup = { .sa_handler = on_hup };
+
+		sigaction(SIGHUP, &hup, NULL);
+	}
 	return sg_run(&cfg);
 }

@@ -143,8 +143,10 @@ static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
 		for (int s = 0; s < 2; s++) {
 			__u64 entered = f.start_ns + (__u64)f.state_ms[s] * 1000000;
 
-			if (f.state[s] < SG_STATE_MAX)
+			if (f.state[s] < SG_STATE_MAX) {
 				t->cur.states[f.state[s]]++;
+				t->cur.side_states[s][f.state[s]]++;
+			}
 			if (f.state[s] == SG_CLOSE_WAIT && !(f.flags & SG_F_ALERTED) && now > entered &&
 			    now - entered >= (__u64)cfg->close_wait_alert * NS) {
 				struct sg_event e = {};

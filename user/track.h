@@ -34,7 +34,8 @@ struct sg_track_maps {
 
 /* Flow counts of the last sweep: endpoints per state, table entries. */
 struct sg_track_counts {
-	__u64 states[SG_STATE_MAX];
+	__u64 states[SG_STATE_MAX];		/* both sides */
+	__u64 side_states[2][SG_STATE_MAX];	/* by enum sg_side (/metrics) */
 	__u64 flows, halfopen;
 };
 

@@ -75,5 +75,7 @@ void h_counters(struct h_ctx *h, __u64 *c);
 void test_parse(void);
 void test_track(void);
 void test_syncookie(void);
+void test_metrics(void);
+void test_fleet(void);
 
 #endif /* SG_HARNESS_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * test_prog.c - tier 2: crafted frames through the real programs with
- * BPF_PROG_TEST_RUN. Usage: test_prog [parse|track|syncookie]...
+ * BPF_PROG_TEST_RUN. Usage: test_prog [parse|track|syncookie|metrics|fleet]...
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +23,8 @@ int main(int argc, char **argv)
 		{ "parse", test_parse },
 		{ "track", test_track },
 		{ "syncookie", test_syncookie },
+		{ "metrics", test_metrics },
+		{ "fleet", test_fleet },
 	};
 
 	if (geteuid() != 0) {
