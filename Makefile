@@ -79,7 +79,10 @@ test: deps
 	@$(MAKE) all $(UNIT_TESTS) $(PROG_TEST)
 	@bash tests/run.sh
 
-bench: deps
+# (tests/deps.sh bench: also the kernel source that tests/bench.sh builds
+#  the anchor from, see tests/bench/anchor_build.sh)
+bench:
+	@bash tests/deps.sh bench
 	@$(MAKE) all $(OUT)/bench_ns
 	@bash tests/bench.sh
 

@@ -5,7 +5,11 @@
 # Writes build/bench/results.json and prints a table. Root; a few minutes.
 #
 #   1. ns/packet of the XDP paths (build/bench_ns, BPF_PROG_TEST_RUN, see
-#      tests/bench/bench_ns.c), in its own netns sgb_ns.
+#      tests/bench/bench_ns.c), in its own netns sgb_ns, and of the anchor:
+#      the kernel's BPF selftest xdp_synproxy_kern.c, built from Debian's
+#      linux-source-6.12 (tests/bench/anchor_build.sh), timed the same way;
+#      results.json: anchor.*, ratio.* (synguard over-baseline ns / the
+#      anchor's) and goals.*.
 #   2. SYN-flood capacity on a veth pair: the same max-rate spoofed SYN flood
 #      against (a) the kernel alone with tcp_syncookies=1, (b) nftables
 #      SYNPROXY, (c) synguard --mode protect, with a legitimate client
@@ -228,9 +232,12 @@ phase_ns() {
 	log "ns/packet: BPF_PROG_TEST_RUN, $NS_ROUNDS rounds x $NS_CALLS runs per case, CPU $RX_CPU"
 	ip netns add sgb_ns || die "cannot create sgb_ns"
 	ip -n sgb_ns link set lo up
+	# the anchor (or build/anchor/why); up to date: nothing to do
+	bash "$ROOT/tests/bench/anchor_build.sh"
 	wait_idle "ns/packet"
 	(cd "$ROOT" && ip netns exec sgb_ns "$BENCH_NS" --cpu $RX_CPU --calls "$NS_CALLS" \
-		--rounds "$NS_ROUNDS" --port $PORT >"$TMPD/ns.json" 2>"$TMPD/ns.err") ||
+		--rounds "$NS_ROUNDS" --port $PORT --anchor "$ROOT/build/anchor/xdp_synproxy_kern.bpf.o" \
+		>"$TMPD/ns.json" 2>"$TMPD/ns.err") ||
 		{ cat "$TMPD/ns.err" >&2; die "bench_ns failed"; }
 	grep -v '^bench_ns: round' "$TMPD/ns.err" >&2
 	NS_JSON=$(cat "$TMPD/ns.json")
@@ -502,18 +509,56 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	  noise: $noise, date: $date, bench_seconds: $secs}' >"$OUT/results.json" ||
 	die "could not assemble results.json"
 
+# ---- ratios against the anchor, goals ----------------------------------
+# ratio.X: synguard's ns over XDP_PASS for path X / the anchor's, both from
+# the same rounds (null when either is missing or the anchor's is not > 0);
+# ratio.protect_established: protect mode's established segment / monitor
+# mode's (the anchor has no tracking path to compare with). goals.*: the
+# issue's targets, with the value each is judged on.
+jq '
+  def r2: . * 100 | round / 100;
+  def ratio(a; b): if a != null and b != null and b > 0 then (a / b | r2) else null end;
+  def goal(v; op; lim; unit): {value: (if v == null then null else (v | r2) end), goal: "\(op) \(lim)\(unit)",
+	met: (if v == null then null elif op == "<=" then v <= lim else v >= lim end)};
+  .over_baseline as $o | (.anchor.over_baseline // {}) as $a |
+  . + {ratio: {
+	synack: ratio($o.synack_ns; $a.synack_ns),
+	synack6: ratio($o.synack6_ns; $a.synack6_ns),
+	ack_valid: ratio($o.ack_valid_ns; $a.ack_valid_ns),
+	ack_invalid: ratio($o.ack_invalid_ns; $a.ack_invalid_ns),
+	protect_established: ratio($o.protect_established_ns; $o.track_established_ns)}} |
+  . + {goals: {
+	synack_vs_anchor: goal(.ratio.synack; "<="; 0.5; "x the anchor"),
+	ack_valid_vs_anchor: goal(.ratio.ack_valid; "<="; 2; "x the anchor"),
+	protect_minus_track_established_ns: goal(if $o.protect_established_ns != null and $o.track_established_ns != null
+		then $o.protect_established_ns - $o.track_established_ns else null end; "<="; 10; " ns"),
+	track_established_over_ns: goal($o.track_established_ns; "<="; 60; " ns")}}
+' "$OUT/results.json" >"$OUT/results.json.tmp" && mv "$OUT/results.json.tmp" "$OUT/results.json" ||
+	die "could not add the ratios to results.json"
+
 # ---- table -------------------------------------------------------------
 jq -r '
   def n: if . == null then "n/a" elif type == "number" then (. * 10 | round / 10 | tostring) else tostring end;
   def k: if . == null then "n/a" else (. / 1000 | . * 10 | round / 10 | tostring) + "k" end;
+  def x: if . == null then "n/a" else (. * 100 | round / 100 | tostring) + "x" end;
+  def g: if . == null or .value == null then "n/a" else "\(.value) (goal \(.goal): \(if .met then "met" else "missed" end))" end;
+  "ratios to the anchor, ns over XDP_PASS (synguard / the kernel selftest xdp_synproxy_kern.c):",
+  (if .anchor == null then "  no anchor: \(.anchor_why // "n/a")" else
+  "  synack   IPv4 SYN -> SYN-ACK     \(.ratio.synack|x)   (\(.over_baseline.synack_ns|n) / \(.anchor.over_baseline.synack_ns|n) ns)",
+  "  synack6  IPv6 SYN -> SYN-ACK     \(.ratio.synack6|x)   (\(.over_baseline.synack6_ns|n) / \(.anchor.over_baseline.synack6_ns|n) ns)",
+  "  ack_valid   new connection       \(.ratio.ack_valid|x)   (\(.over_baseline.ack_valid_ns|n) / \(.anchor.over_baseline.ack_valid_ns|n) ns)",
+  "  ack_invalid bad cookie, drop     \(.ratio.ack_invalid|x)   (\(.over_baseline.ack_invalid_ns|n) / \(.anchor.over_baseline.ack_invalid_ns|n) ns)" end),
+  "goals: SYN-ACK \(.goals.synack_vs_anchor|g); valid ACK \(.goals.ack_valid_vs_anchor|g)",
+  "       monitor tracking \(.goals.track_established_over_ns|g); protect - monitor \(.goals.protect_minus_track_established_ns|g)",
+  "",
   "machine: \(.machine.cpu), \(.machine.nproc) CPUs, kernel \(.machine.kernel)",
   "",
-  "ns/packet (BPF_PROG_TEST_RUN, one packet per run)   absolute   over XDP_PASS",
+  "ns/packet (BPF_PROG_TEST_RUN, one packet per run)   absolute   over XDP_PASS   anchor (over)",
   "  xdp_pass (baseline)                              \(.xdp_pass_ns|n)",
-  "  synack  (IPv4 SYN -> SYN-ACK, XDP_TX)             \(.synack_ns|n)        \(.over_baseline.synack_ns|n)",
-  "  synack6 (IPv6)                                    \(.synack6_ns|n)        \(.over_baseline.synack6_ns|n)",
-  "  ack_valid (new handshake, cookie OK)              \(.ack_valid_ns|n)        \(.over_baseline.ack_valid_ns|n)",
-  "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)",
+  "  synack  (IPv4 SYN -> SYN-ACK, XDP_TX)             \(.synack_ns|n)        \(.over_baseline.synack_ns|n)          \(.anchor.synack_ns|n) (\(.anchor.over_baseline.synack_ns|n))",
+  "  synack6 (IPv6)                                    \(.synack6_ns|n)        \(.over_baseline.synack6_ns|n)          \(.anchor.synack6_ns|n) (\(.anchor.over_baseline.synack6_ns|n))",
+  "  ack_valid (new handshake, cookie OK)              \(.ack_valid_ns|n)        \(.over_baseline.ack_valid_ns|n)          \(.anchor.ack_valid_ns|n) (\(.anchor.over_baseline.ack_valid_ns|n))",
+  "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)          \(.anchor.ack_invalid_ns|n) (\(.anchor.over_baseline.ack_invalid_ns|n))",
   "  track_established (monitor, data segment)         \(.track_established_ns|n)        \(.over_baseline.track_established_ns|n)",
   "  protect_established (protect, first request)      \(.protect_established_ns|n)        \(.over_baseline.protect_established_ns|n)",
   (.ns_notes // {} | to_entries[] | "  note: \(.key): \(.value)"),
