@@ -17,6 +17,8 @@
 #   3. events/s streamed through `synguard --json` (monitor mode), and a
 #      forced ring-buffer overflow to show losses are counted.
 #   4. memory per tracked flow (key + value, and the hash map's own cost).
+#   5. time to protection: attach_ms, from the exec of `synguard [--mode
+#      protect] sgbs0` to its start record (median of 5 each).
 #
 # Namespaces (all created here, removed on exit, also on failure/Ctrl-C):
 #   sgb_ns   bench_ns only (a listener for the protect-mode test runs)
@@ -29,7 +31,7 @@
 #
 # Environment: SGB_FLOOD_SECS (default 8), SGB_LEGIT (connections, default
 # 300), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
-# SGB_SKIP (space-separated phases to skip: ns flood events memory).
+# SGB_SKIP (space-separated phases to skip: ns flood events memory attach).
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -481,6 +483,46 @@ phase_memory() {
 		 | . + {map_overhead_per_flow: (if .map_bytes_per_flow then .map_bytes_per_flow - 128 else null end)}')
 }
 
+# ---- 5. time to protection ---------------------------------------------
+
+ATTACH_JSON=null
+# attach_once ARGS...: ms from the exec of `synguard ARGS --json sgbs0` to
+# the moment its start record (printed once XDP and TC are attached) can be
+# read. The clock starts in the shell that execs synguard, inside the
+# namespace (ip netns exec's own setup is not synguard's); the line is read
+# from a pipe as soon as synguard writes it.
+attach_once() {
+	local line t1= pid t0 ms
+	: >"$TMPD/at.err"
+	coproc SGA { ip netns exec sgb_srv bash -c 'echo "$$ $EPOCHREALTIME" >&2; exec "$@"' _ \
+		"$SG" "$@" --json sgbs0 2>>"$TMPD/at.err"; }
+	while IFS= read -r -t 20 line <&"${SGA[0]}"; do
+		if [[ $line == *'"type":"start"'* ]]; then t1=$EPOCHREALTIME; break; fi
+	done
+	read -r pid t0 _ <"$TMPD/at.err"
+	[[ $pid =~ ^[0-9]+$ ]] && kill -INT "$pid" 2>/dev/null
+	wait "$SGA_PID" 2>/dev/null
+	[[ -n $t1 && -n ${t0:-} ]] || { log "attach: synguard $* did not start: $(tail -n +2 "$TMPD/at.err" | head -c 300)"; return 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+}
+
+phase_attach() {
+	local mode ms runs out=()
+	log "attach_ms: exec of synguard [--mode protect] to its start record, 5 runs each"
+	topo_setup none
+	server_start
+	for mode in monitor protect; do
+		runs=()
+		for _ in 1 2 3 4 5; do
+			ms=$(attach_once --mode "$mode") && runs+=("$ms")
+		done
+		out+=("$(printf '%s\n' "${runs[@]}" | jq -R 'select(. != "") | tonumber' |
+			jq -s --arg m "$mode" '{($m): {median: (if length > 0 then (sort | .[length / 2 | floor]) else null end), runs: .}}')")
+	done
+	server_stop
+	ATTACH_JSON=$(printf '%s\n' "${out[@]}" | jq -s 'add')
+}
+
 # ---- run ---------------------------------------------------------------
 
 T0=$(date +%s)
@@ -488,6 +530,7 @@ T0=$(date +%s)
 [[ $SKIP == *" flood "* ]] || phase_flood
 [[ $SKIP == *" events "* ]] || phase_events
 [[ $SKIP == *" memory "* ]] || phase_memory
+[[ $SKIP == *" attach "* ]] || phase_attach
 
 fj() { echo "${FLOOD_JSON[$1]:-null}"; }
 noise=$(printf '%s\n' "${NOISE[@]}" | jq -R . | jq -s 'map(select(. != ""))')
@@ -515,7 +558,7 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 # ratio.protect_established: protect mode's established segment / monitor
 # mode's (the anchor has no tracking path to compare with). goals.*: the
 # issue's targets, with the value each is judged on.
-jq '
+jq --argjson at "$ATTACH_JSON" '
   def r2: . * 100 | round / 100;
   def ratio(a; b): if a != null and b != null and b > 0 then (a / b | r2) else null end;
   def goal(v; op; lim; unit): {value: (if v == null then null else (v | r2) end), goal: "\(op) \(lim)\(unit)",
@@ -532,7 +575,9 @@ jq '
 	ack_valid_vs_anchor: goal(.ratio.ack_valid; "<="; 2; "x the anchor"),
 	protect_minus_track_established_ns: goal(if $o.protect_established_ns != null and $o.track_established_ns != null
 		then $o.protect_established_ns - $o.track_established_ns else null end; "<="; 10; " ns"),
-	track_established_over_ns: goal($o.track_established_ns; "<="; 60; " ns")}}
+	track_established_over_ns: goal($o.track_established_ns; "<="; 60; " ns")}} |
+  . + {attach_ms: (if $at then {monitor: $at.monitor.median, protect: $at.protect.median} else null end),
+	attach_runs_ms: (if $at then {monitor: $at.monitor.runs, protect: $at.protect.runs} else null end)}
 ' "$OUT/results.json" >"$OUT/results.json.tmp" && mv "$OUT/results.json.tmp" "$OUT/results.json" ||
 	die "could not add the ratios to results.json"
 
@@ -570,6 +615,7 @@ jq -r '
   "events/s through --json: \(.events_per_s|n) (lost \(.events_lost|n) of \(.events.run.syns|n) driven at \(.events.run.drive_pps|n)/s)",
   "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",
   "memory per flow: key+value \(.bytes_per_flow) B, hash map overhead \(.map_overhead_per_flow|n) B",
+  "time to protection (exec to attached, median of 5): monitor \(.attach_ms.monitor|n) ms, protect \(.attach_ms.protect|n) ms",
   (.noise[]? | "noise: " + .),
   "",
   "results: build/bench/results.json (\(.bench_seconds) s)"' "$OUT/results.json"
