@@ -139,6 +139,7 @@ $(OBJ)/tests/%.o: tests/%.c | $(SKEL)
 	$(Q)$(CC) $(CFLAGS) -Iuser -Itests -Itests/prog $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/synflood: LDLIBS_TOOL := -lpthread
+$(OUT)/xdpgen: LDLIBS_TOOL := $(LIBS)
 $(TOOLS): $(OUT)/%: $(OBJ)/tests/tools/%.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_TOOL)
