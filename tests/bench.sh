@@ -13,7 +13,11 @@
 #   2. SYN-flood capacity on a veth pair: the same max-rate spoofed SYN flood
 #      against (a) the kernel alone with tcp_syncookies=1, (b) nftables
 #      SYNPROXY, (c) synguard --mode protect, with a legitimate client
-#      connecting during each flood.
+#      connecting during each flood; $FLOOD_RUNS runs of each, the median
+#      kept. The generator is build/xdpgen (BPF_PROG_TEST_RUN live frames,
+#      several Mpps from one core: the receive core saturates first);
+#      SGB_GEN=synflood brings back the AF_PACKET one (~0.8 Mpps, which
+#      synguard outran).
 #   3. events/s streamed through `synguard --json` (monitor mode), and a
 #      forced ring-buffer overflow to show losses are counted.
 #   4. memory per tracked flow (key + value, and the hash map's own cost).
@@ -29,7 +33,8 @@
 # napi/sgbs0-*) on CPU $RX_CPU; the generator and the client veth's NAPI
 # kthread on CPU $GEN_CPU. Nothing leaves the namespaces.
 #
-# Environment: SGB_FLOOD_SECS (default 8), SGB_LEGIT (connections, default
+# Environment: SGB_FLOOD_SECS (default 8), SGB_FLOOD_RUNS (default 3),
+# SGB_GEN (xdpgen or synflood, default xdpgen), SGB_LEGIT (connections, default
 # 300), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
 # SGB_SKIP (space-separated phases to skip: ns flood events memory attach).
 set -u -o pipefail
@@ -38,6 +43,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${SGB_BUILD:-$ROOT/build}	# SGB_BUILD: binaries from another build dir
 OUT=$B/bench
 SG=$B/synguard TCPKIT=$B/tcpkit FLOOD=$B/synflood PASS_OBJ=$B/xdp_pass.bpf.o
+XDPGEN=$B/xdpgen
+GEN=${SGB_GEN:-xdpgen}
+FLOOD_RUNS=${SGB_FLOOD_RUNS:-3}
 BENCH_NS=$ROOT/build/bench_ns
 SINK_OBJ=$B/xdp_sink.bpf.o
 FLOOD_SECS=${SGB_FLOOD_SECS:-8}
@@ -69,7 +77,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ((EUID == 0)) || die "make bench needs root (namespaces, XDP, BPF_PROG_TEST_RUN)"
-for f in "$SG" "$TCPKIT" "$FLOOD" "$PASS_OBJ" "$BENCH_NS"; do
+case $GEN in
+xdpgen) GEN_BIN=$XDPGEN GEN_COUNT=1000000000 ;;	# (its own limit; 8 s at 100 Mpps)
+synflood) GEN_BIN=$FLOOD GEN_COUNT=100000000 ;;
+*) die "SGB_GEN=$GEN: xdpgen or synflood" ;;
+esac
+for f in "$SG" "$TCPKIT" "$GEN_BIN" "$PASS_OBJ" "$BENCH_NS"; do
 	[[ -x $f || -f $f ]] || die "$f missing: run make"
 done
 for c in jq nft ethtool nstat taskset clang; do
@@ -109,7 +122,7 @@ wait_idle() {
 note_others() {
 	local what=$1 o
 	o=$(top -b -n1 -w 200 | awk 'NR>7 && $9+0 >= 20 {print $12"("$9"%)"}' |
-		grep -vE '^(napi/sgb|synflood|synguard|tcpkit|top|bench_ns)' | paste -sd' ' -)
+		grep -vE '^(napi/sgb|synflood|xdpgen|synguard|tcpkit|top|bench_ns)' | paste -sd' ' -)
 	[[ -n $o ]] && { log "warning: other busy processes during $what: $o"; NOISE+=("$what: other busy processes: $o"); }
 	return 0
 }
@@ -254,7 +267,7 @@ declare -A FLOOD_JSON
 # the legitimate client and stores FLOOD_JSON[NAME].
 flood_run() {
 	local name=$1 mac fpid cpid busy b0 a0 t0 d0 ck0 sp0 spv0 na nb nd nck nsp nspv fl cl
-	local sent secs pps att ok succ p50 p99 rxpps answered native
+	local sent secs pps att ok succ p50 p99 rxpps answered native x0 x1
 	mac=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].address')
 	# sanity: a legitimate connection works before the flood
 	cli "$TCPKIT" client --connect $SRV --port $PORT --count 3 --connect-timeout-ms 1000 \
@@ -266,8 +279,9 @@ flood_run() {
 	ck0=$(nstat_val sgb_srv TcpExtSyncookiesSent)
 	sp0=$(synproxy_stat 1)
 	spv0=$(synproxy_stat 3)
-	ip netns exec sgb_cli taskset -c $GEN_CPU "$FLOOD" -i sgbc0 --dst $SRV --dport $PORT --src $SPOOF --dst-mac "$mac" \
-		--count 100000000 --duration "$FLOOD_SECS" >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
+	x0=$(xmit_stat)
+	ip netns exec sgb_cli taskset -c $GEN_CPU "$GEN_BIN" -i sgbc0 --dst $SRV --dport $PORT --src $SPOOF --dst-mac "$mac" \
+		--count $GEN_COUNT --duration "$FLOOD_SECS" >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
 	fpid=$!
 	PIDS+=($fpid)
 	sleep 1
@@ -290,6 +304,7 @@ flood_run() {
 	nck=$(nstat_val sgb_srv TcpExtSyncookiesSent)
 	nsp=$(synproxy_stat 1)
 	nspv=$(synproxy_stat 3)
+	x1=$(xmit_stat)
 	fl=$(tail -n1 "$TMPD/flood.out")
 	cl=$(tail -n1 "$TMPD/legit.out")
 	jq -e . >/dev/null 2>&1 <<<"$fl" || { log "$name: no generator output: $(cat "$TMPD/flood.err")"; fl='{}'; }
@@ -298,7 +313,7 @@ flood_run() {
 	FLOOD_JSON[$name]=$(jq -n --argjson fl "$fl" --argjson cl "$cl" --arg busy "$busy" \
 		--argjson rx $((nb - b0)) --argjson ans $((na - a0)) --argjson drop $((nd - d0)) \
 		--argjson ck $(( ${nck:-0} - ${ck0:-0} )) --argjson sp $((nsp - sp0)) --argjson spv $((nspv - spv0)) \
-		--argjson secs "$secs" --arg retries "$(grep -oE '[0-9]+ transient' "$TMPD/flood.err" | grep -oE '[0-9]+')" \
+		--argjson secs "$secs" --argjson x0 "$x0" --argjson x1 "$x1" --arg retries "$(grep -oE '[0-9]+ transient' "$TMPD/flood.err" | grep -oE '[0-9]+')" \
 		'def r: . * 10 | round / 10;
 		 ($busy | split(" ") | map(select(. != "") | tonumber)) as $b |
 		 {offered_pps: ($fl.pps // null | if . then round else . end),
@@ -315,15 +330,60 @@ flood_run() {
 		  generator_enobufs_retries: ($retries | tonumber? // 0),
 		  generator_tx_dropped: $drop,
 		  legit: $cl, rx_cpu_busy_pct: $b[0], gen_cpu_busy_pct: $b[1],
-		  kernel_syncookies_sent: $ck, synproxy_syn_received: $sp, synproxy_cookie_valid: $spv}')
+		  kernel_syncookies_sent: $ck, synproxy_syn_received: $sp, synproxy_cookie_valid: $spv,
+		  generator_xdp_xmit: ($x1[0] - $x0[0]), generator_xdp_xmit_errors: ($x1[1] - $x0[1])}')
 }
 
+# The client veth's XDP transmit counters, [frames into the server veth's
+# ring, frames refused because it was full] (xdpgen's frames; 0 for
+# synflood's, which take the skb path).
+xmit_stat() {
+	cli ethtool -S sgbc0 2>/dev/null | awk '/^ *tx_queue_[0-9]+_xdp_xmit:/ {x += $2}
+		/^ *tx_queue_[0-9]+_xdp_xmit_errors:/ {e += $2} END {printf "[%d,%d]\n", x, e}'
+}
+
+# $FLOOD_RUNS runs of the three floods; FLOOD_JSON[X] becomes the median
+# of each figure over the runs, plus the runs themselves. cpu_ns_per_syn:
+# receive CPU busy % x 1e9 / answered per second (what one answered SYN
+# costs the receive core; meaningful when it is saturated, rx_saturated).
 phase_flood() {
-	local s
+	local r k
+	local -A runs=()
 	if (($(nproc) < 2)); then
 		log "flood: needs 2 CPUs, skipped"
 		return
 	fi
+	for ((r = 1; r <= FLOOD_RUNS; r++)); do
+		log "flood run $r/$FLOOD_RUNS (generator $GEN)"
+		flood_once
+		for k in kernel_syncookies nft_synproxy synguard; do
+			runs[$k]+="${FLOOD_JSON[$k]:-null}"$'\n'
+		done
+	done
+	for k in kernel_syncookies nft_synproxy synguard; do
+		FLOOD_JSON[$k]=$(jq -s -c --arg gen "$GEN" '
+		  def med: map(select(type == "number")) | sort |
+			if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		  map(select(. != null) | . + {cpu_ns_per_syn: (if (.rx_pps // 0) > 0 and .rx_cpu_busy_pct != null
+			then (.rx_cpu_busy_pct / 100 * 1e9 / .rx_pps | round) else null end),
+			rx_saturated: (if .rx_cpu_busy_pct != null then .rx_cpu_busy_pct >= 95 else null end)}) as $runs |
+		  if ($runs | length) == 0 then null else
+		  # the median run by answered rate gives the fields that are not numbers
+		  ($runs | sort_by(.rx_pps // 0) | .[(length - 1) / 2 | floor]) as $mid |
+		  reduce ($mid | keys[]) as $key ($mid;
+			if ([$runs[][$key]] | map(select(type == "number")) | length) > 0
+			then .[$key] = ([$runs[][$key]] | med) else . end) |
+		  .rx_saturated = ([$runs[].rx_saturated] | all) |
+		  . + {generator: $gen, runs: [$runs[] | {offered_pps, rx_pps, rx_cpu_busy_pct, cpu_ns_per_syn,
+			legit_success, connect_p50_ms, connect_p99_ms, generator_xdp_xmit, generator_xdp_xmit_errors}]}
+		  end' <<<"${runs[$k]}")
+	done
+}
+
+# One flood against each of the three.
+flood_once() {
+	local s
 	# (a) the kernel alone: SYN cookies, XDP_PASS on sgbs0 (the same veth
 	#     NAPI receive path as synguard, so only the SYN handling differs)
 	log "flood (a): kernel alone, tcp_syncookies=1, XDP_PASS on the server veth"
@@ -539,7 +599,7 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	--arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	--arg kernel "$(uname -r)" --argjson nproc "$(nproc)" --arg date "$(date -u +%FT%TZ)" \
 	--argjson secs $(($(date +%s) - T0)) --argjson noise "$noise" \
-	--argjson fsecs "$FLOOD_SECS" --argjson legit "$LEGIT" \
+	--argjson fsecs "$FLOOD_SECS" --argjson legit "$LEGIT" --argjson fruns "$FLOOD_RUNS" --arg gen "$GEN" \
 	'$ns + {
 	  flood: {synguard: $s, kernel_syncookies: $k, nft_synproxy: $n},
 	  events_per_s: ($ev.run.events_per_s // null), events_lost: ($ev.run.lost_events // null),
@@ -548,13 +608,16 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	  map_overhead_per_flow: ($mem.map_overhead_per_flow // null),
 	  memory: $mem,
 	  machine: {nproc: $nproc, kernel: $kernel, cpu: $cpu},
-	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1},
+	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1,
+		flood_runs: $fruns, flood_generator: $gen},
 	  noise: $noise, date: $date, bench_seconds: $secs}' >"$OUT/results.json" ||
 	die "could not assemble results.json"
 
 # ---- ratios against the anchor, goals ----------------------------------
 # ratio.X: synguard's ns over XDP_PASS for path X / the anchor's, both from
 # the same rounds (null when either is missing or the anchor's is not > 0);
+# ratio.flood_*: synguard's answered SYNs/s and receive-CPU ns per answered
+# SYN / the kernel's cookies' and SYNPROXY's (medians of the flood runs);
 # ratio.protect_established: protect mode's established segment / monitor
 # mode's (the anchor has no tracking path to compare with). goals.*: the
 # issue's targets, with the value each is judged on.
@@ -564,12 +627,17 @@ jq --argjson at "$ATTACH_JSON" '
   def goal(v; op; lim; unit): {value: (if v == null then null else (v | r2) end), goal: "\(op) \(lim)\(unit)",
 	met: (if v == null then null elif op == "<=" then v <= lim else v >= lim end)};
   .over_baseline as $o | (.anchor.over_baseline // {}) as $a |
+  .anchor_why = (.anchor_why // null) |
   . + {ratio: {
 	synack: ratio($o.synack_ns; $a.synack_ns),
 	synack6: ratio($o.synack6_ns; $a.synack6_ns),
 	ack_valid: ratio($o.ack_valid_ns; $a.ack_valid_ns),
 	ack_invalid: ratio($o.ack_invalid_ns; $a.ack_invalid_ns),
-	protect_established: ratio($o.protect_established_ns; $o.track_established_ns)}} |
+	protect_established: ratio($o.protect_established_ns; $o.track_established_ns),
+	flood_answered_vs_kernel: ratio(.flood.synguard.rx_pps; .flood.kernel_syncookies.rx_pps),
+	flood_answered_vs_synproxy: ratio(.flood.synguard.rx_pps; .flood.nft_synproxy.rx_pps),
+	flood_cpu_ns_per_syn_vs_kernel: ratio(.flood.synguard.cpu_ns_per_syn; .flood.kernel_syncookies.cpu_ns_per_syn),
+	flood_cpu_ns_per_syn_vs_synproxy: ratio(.flood.synguard.cpu_ns_per_syn; .flood.nft_synproxy.cpu_ns_per_syn)}} |
   . + {goals: {
 	synack_vs_anchor: goal(.ratio.synack; "<="; 0.5; "x the anchor"),
 	ack_valid_vs_anchor: goal(.ratio.ack_valid; "<="; 2; "x the anchor"),
@@ -608,9 +676,10 @@ jq -r '
   "  protect_established (protect, first request)      \(.protect_established_ns|n)        \(.over_baseline.protect_established_ns|n)",
   (.ns_notes // {} | to_entries[] | "  note: \(.key): \(.value)"),
   "",
-  "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections)",
-  "  config              offered    rx(answered)  legit%   connect p50/p99 ms   request p50/p99 ms   rx CPU%",
-  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)          \(.value.rx_cpu_busy_pct|n)" + (if .value.note then "  " + .value.note else "" end)),
+  "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections, generator \(.method.flood_generator // "synflood"), median of \(.method.flood_runs // 1) runs)",
+  "  synguard / kernel cookies: answered \(.ratio.flood_answered_vs_kernel|x), CPU ns per SYN \(.ratio.flood_cpu_ns_per_syn_vs_kernel|x); / nft SYNPROXY: answered \(.ratio.flood_answered_vs_synproxy|x), CPU ns per SYN \(.ratio.flood_cpu_ns_per_syn_vs_synproxy|x)",
+  "  config              offered    rx(answered)  rx CPU%  CPU ns/SYN  legit%   connect p50/p99 ms   request p50/p99 ms",
+  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.rx_cpu_busy_pct|n)     \(.value.cpu_ns_per_syn|n)       \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)" + (if .value.note then "  " + .value.note else "" end)),
   "",
   "events/s through --json: \(.events_per_s|n) (lost \(.events_lost|n) of \(.events.run.syns|n) driven at \(.events.run.drive_pps|n)/s)",
   "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",
