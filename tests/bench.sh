@@ -627,7 +627,7 @@ jq --argjson at "$ATTACH_JSON" '
   def goal(v; op; lim; unit): {value: (if v == null then null else (v | r2) end), goal: "\(op) \(lim)\(unit)",
 	met: (if v == null then null elif op == "<=" then v <= lim else v >= lim end)};
   .over_baseline as $o | (.anchor.over_baseline // {}) as $a |
-  .anchor_why = (.anchor_why // null) |
+  .anchor_why = (.anchor_why // (if .anchor == null then "not measured: the ns phase did not run" else null end)) |
   . + {ratio: {
 	synack: ratio($o.synack_ns; $a.synack_ns),
 	synack6: ratio($o.synack6_ns; $a.synack6_ns),
