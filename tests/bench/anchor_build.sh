@@ -41,7 +41,7 @@ if [[ -z $tar ]]; then
 	[[ -f $tar ]] || tar=$(ls -t /usr/src/linux-source-*.tar.xz 2>/dev/null | head -n1)
 fi
 [[ -n $tar && -f $tar ]] ||
-	no_anchor "no kernel source tarball (/usr/src/linux-source-6.12.tar.xz): install Debian's linux-source-6.12 (tests/deps.sh bench does)"
+	no_anchor "no kernel source tarball (${tar:-/usr/src/linux-source-6.12.tar.xz}): install Debian's linux-source-6.12 (tests/deps.sh bench does)"
 
 stamp="$tar $(stat -c '%s %Y' "$tar")"
 if [[ -f $OBJ && -f $OUT/source && $(head -n1 "$OUT/source") == "$stamp" &&
