@@ -118,7 +118,10 @@ fuzz: deps
 	@SG_OUT=$(OUT) FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_TIME=$(FUZZ_TIME) \
 		bash tests/fuzz/run.sh
 
-bench: deps
+# (tests/deps.sh bench: also the kernel source that tests/bench.sh builds
+#  the anchor from, see tests/bench/anchor_build.sh)
+bench:
+	@bash tests/deps.sh bench
 	@$(MAKE) all $(OUT)/bench_ns
 	@bash tests/bench.sh
 
@@ -176,6 +179,7 @@ $(OBJ)/tests/%.o: tests/%.c | $(SKEL)
 
 $(OUT)/synflood: LDLIBS_TOOL := -lpthread
 $(OUT)/flowfill: LDLIBS_TOOL := -lbpf
+$(OUT)/xdpgen: LDLIBS_TOOL := $(LIBS)
 $(TOOLS): $(OUT)/%: $(OBJ)/tests/tools/%.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_TOOL)

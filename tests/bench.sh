@@ -5,16 +5,26 @@
 # Writes build/bench/results.json and prints a table. Root; a few minutes.
 #
 #   1. ns/packet of the XDP paths (build/bench_ns, BPF_PROG_TEST_RUN, see
-#      tests/bench/bench_ns.c), in its own netns sgb_ns.
+#      tests/bench/bench_ns.c), in its own netns sgb_ns, and of the anchor:
+#      the kernel's BPF selftest xdp_synproxy_kern.c, built from Debian's
+#      linux-source-6.12 (tests/bench/anchor_build.sh), timed the same way;
+#      results.json: anchor.*, ratio.* (synguard over-baseline ns / the
+#      anchor's) and goals.*.
 #   2. SYN-flood capacity on a veth pair: the same max-rate spoofed SYN flood
 #      against (a) the kernel alone with tcp_syncookies=1, (b) nftables
 #      SYNPROXY, (c) synguard --mode protect, with a legitimate client
-#      connecting during each flood.
+#      connecting during each flood; $FLOOD_RUNS runs of each, the median
+#      kept. The generator is build/xdpgen (BPF_PROG_TEST_RUN live frames,
+#      several Mpps from one core: the receive core saturates first);
+#      SGB_GEN=synflood brings back the AF_PACKET one (~0.8 Mpps, which
+#      synguard outran).
 #   3. events/s streamed through `synguard --json` (monitor mode), and a
 #      forced ring-buffer overflow to show losses are counted.
 #   4. memory per tracked flow (key + value, and the hash map's own cost).
 #   5. the /metrics scrape (--metrics) with 262,144 tracked flows, as a
 #      scraper sees it (curl's time_total), while the sweeper walks them.
+#   6. time to protection: attach_ms, from the exec of `synguard [--mode
+#      protect] sgbs0` to its start record (median of 5 each).
 #
 # Namespaces (all created here, removed on exit, also on failure/Ctrl-C):
 #   sgb_ns   bench_ns only (a listener for the protect-mode test runs)
@@ -25,15 +35,19 @@
 # napi/sgbs0-*) on CPU $RX_CPU; the generator and the client veth's NAPI
 # kthread on CPU $GEN_CPU. Nothing leaves the namespaces.
 #
-# Environment: SGB_FLOOD_SECS (default 8), SGB_LEGIT (connections, default
+# Environment: SGB_FLOOD_SECS (default 8), SGB_FLOOD_RUNS (default 3),
+# SGB_GEN (xdpgen or synflood, default xdpgen), SGB_LEGIT (connections, default
 # 300), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
-# SGB_SKIP (space-separated phases to skip: ns flood events memory metrics).
+# SGB_SKIP (space-separated phases to skip: ns flood events memory metrics attach).
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${SGB_BUILD:-$ROOT/build}	# SGB_BUILD: binaries from another build dir
 OUT=$B/bench
 SG=$B/synguard TCPKIT=$B/tcpkit FLOOD=$B/synflood PASS_OBJ=$B/xdp_pass.bpf.o
+XDPGEN=$B/xdpgen
+GEN=${SGB_GEN:-xdpgen}
+FLOOD_RUNS=${SGB_FLOOD_RUNS:-3}
 BENCH_NS=$ROOT/build/bench_ns
 SINK_OBJ=$B/xdp_sink.bpf.o
 FLOOD_SECS=${SGB_FLOOD_SECS:-8}
@@ -65,7 +79,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ((EUID == 0)) || die "make bench needs root (namespaces, XDP, BPF_PROG_TEST_RUN)"
-for f in "$SG" "$TCPKIT" "$FLOOD" "$PASS_OBJ" "$BENCH_NS"; do
+case $GEN in
+xdpgen) GEN_BIN=$XDPGEN GEN_COUNT=1000000000 ;;	# (its own limit; 8 s at 100 Mpps)
+synflood) GEN_BIN=$FLOOD GEN_COUNT=100000000 ;;
+*) die "SGB_GEN=$GEN: xdpgen or synflood" ;;
+esac
+for f in "$SG" "$TCPKIT" "$GEN_BIN" "$PASS_OBJ" "$BENCH_NS"; do
 	[[ -x $f || -f $f ]] || die "$f missing: run make"
 done
 for c in jq nft ethtool nstat taskset clang; do
@@ -105,7 +124,7 @@ wait_idle() {
 note_others() {
 	local what=$1 o
 	o=$(top -b -n1 -w 200 | awk 'NR>7 && $9+0 >= 20 {print $12"("$9"%)"}' |
-		grep -vE '^(napi/sgb|synflood|synguard|tcpkit|top|bench_ns)' | paste -sd' ' -)
+		grep -vE '^(napi/sgb|synflood|xdpgen|synguard|tcpkit|top|bench_ns)' | paste -sd' ' -)
 	[[ -n $o ]] && { log "warning: other busy processes during $what: $o"; NOISE+=("$what: other busy processes: $o"); }
 	return 0
 }
@@ -230,9 +249,12 @@ phase_ns() {
 	log "ns/packet: BPF_PROG_TEST_RUN, $NS_ROUNDS rounds x $NS_CALLS runs per case, CPU $RX_CPU"
 	ip netns add sgb_ns || die "cannot create sgb_ns"
 	ip -n sgb_ns link set lo up
+	# the anchor (or build/anchor/why); up to date: nothing to do
+	bash "$ROOT/tests/bench/anchor_build.sh"
 	wait_idle "ns/packet"
 	(cd "$ROOT" && ip netns exec sgb_ns "$BENCH_NS" --cpu $RX_CPU --calls "$NS_CALLS" \
-		--rounds "$NS_ROUNDS" --port $PORT >"$TMPD/ns.json" 2>"$TMPD/ns.err") ||
+		--rounds "$NS_ROUNDS" --port $PORT --anchor "$ROOT/build/anchor/xdp_synproxy_kern.bpf.o" \
+		>"$TMPD/ns.json" 2>"$TMPD/ns.err") ||
 		{ cat "$TMPD/ns.err" >&2; die "bench_ns failed"; }
 	grep -v '^bench_ns: round' "$TMPD/ns.err" >&2
 	NS_JSON=$(cat "$TMPD/ns.json")
@@ -247,7 +269,7 @@ declare -A FLOOD_JSON
 # the legitimate client and stores FLOOD_JSON[NAME].
 flood_run() {
 	local name=$1 mac fpid cpid busy b0 a0 t0 d0 ck0 sp0 spv0 na nb nd nck nsp nspv fl cl
-	local sent secs pps att ok succ p50 p99 rxpps answered native
+	local sent secs pps att ok succ p50 p99 rxpps answered native x0 x1
 	mac=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].address')
 	# sanity: a legitimate connection works before the flood
 	cli "$TCPKIT" client --connect $SRV --port $PORT --count 3 --connect-timeout-ms 1000 \
@@ -259,8 +281,9 @@ flood_run() {
 	ck0=$(nstat_val sgb_srv TcpExtSyncookiesSent)
 	sp0=$(synproxy_stat 1)
 	spv0=$(synproxy_stat 3)
-	ip netns exec sgb_cli taskset -c $GEN_CPU "$FLOOD" -i sgbc0 --dst $SRV --dport $PORT --src $SPOOF --dst-mac "$mac" \
-		--count 100000000 --duration "$FLOOD_SECS" >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
+	x0=$(xmit_stat)
+	ip netns exec sgb_cli taskset -c $GEN_CPU "$GEN_BIN" -i sgbc0 --dst $SRV --dport $PORT --src $SPOOF --dst-mac "$mac" \
+		--count $GEN_COUNT --duration "$FLOOD_SECS" >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
 	fpid=$!
 	PIDS+=($fpid)
 	sleep 1
@@ -283,6 +306,7 @@ flood_run() {
 	nck=$(nstat_val sgb_srv TcpExtSyncookiesSent)
 	nsp=$(synproxy_stat 1)
 	nspv=$(synproxy_stat 3)
+	x1=$(xmit_stat)
 	fl=$(tail -n1 "$TMPD/flood.out")
 	cl=$(tail -n1 "$TMPD/legit.out")
 	jq -e . >/dev/null 2>&1 <<<"$fl" || { log "$name: no generator output: $(cat "$TMPD/flood.err")"; fl='{}'; }
@@ -291,7 +315,7 @@ flood_run() {
 	FLOOD_JSON[$name]=$(jq -n --argjson fl "$fl" --argjson cl "$cl" --arg busy "$busy" \
 		--argjson rx $((nb - b0)) --argjson ans $((na - a0)) --argjson drop $((nd - d0)) \
 		--argjson ck $(( ${nck:-0} - ${ck0:-0} )) --argjson sp $((nsp - sp0)) --argjson spv $((nspv - spv0)) \
-		--argjson secs "$secs" --arg retries "$(grep -oE '[0-9]+ transient' "$TMPD/flood.err" | grep -oE '[0-9]+')" \
+		--argjson secs "$secs" --argjson x0 "$x0" --argjson x1 "$x1" --arg retries "$(grep -oE '[0-9]+ transient' "$TMPD/flood.err" | grep -oE '[0-9]+')" \
 		'def r: . * 10 | round / 10;
 		 ($busy | split(" ") | map(select(. != "") | tonumber)) as $b |
 		 {offered_pps: ($fl.pps // null | if . then round else . end),
@@ -308,15 +332,60 @@ flood_run() {
 		  generator_enobufs_retries: ($retries | tonumber? // 0),
 		  generator_tx_dropped: $drop,
 		  legit: $cl, rx_cpu_busy_pct: $b[0], gen_cpu_busy_pct: $b[1],
-		  kernel_syncookies_sent: $ck, synproxy_syn_received: $sp, synproxy_cookie_valid: $spv}')
+		  kernel_syncookies_sent: $ck, synproxy_syn_received: $sp, synproxy_cookie_valid: $spv,
+		  generator_xdp_xmit: ($x1[0] - $x0[0]), generator_xdp_xmit_errors: ($x1[1] - $x0[1])}')
 }
 
+# The client veth's XDP transmit counters, [frames into the server veth's
+# ring, frames refused because it was full] (xdpgen's frames; 0 for
+# synflood's, which take the skb path).
+xmit_stat() {
+	cli ethtool -S sgbc0 2>/dev/null | awk '/^ *tx_queue_[0-9]+_xdp_xmit:/ {x += $2}
+		/^ *tx_queue_[0-9]+_xdp_xmit_errors:/ {e += $2} END {printf "[%d,%d]\n", x, e}'
+}
+
+# $FLOOD_RUNS runs of the three floods; FLOOD_JSON[X] becomes the median
+# of each figure over the runs, plus the runs themselves. cpu_ns_per_syn:
+# receive CPU busy % x 1e9 / answered per second (what one answered SYN
+# costs the receive core; meaningful when it is saturated, rx_saturated).
 phase_flood() {
-	local s
+	local r k
+	local -A runs=()
 	if (($(nproc) < 2)); then
 		log "flood: needs 2 CPUs, skipped"
 		return
 	fi
+	for ((r = 1; r <= FLOOD_RUNS; r++)); do
+		log "flood run $r/$FLOOD_RUNS (generator $GEN)"
+		flood_once
+		for k in kernel_syncookies nft_synproxy synguard; do
+			runs[$k]+="${FLOOD_JSON[$k]:-null}"$'\n'
+		done
+	done
+	for k in kernel_syncookies nft_synproxy synguard; do
+		FLOOD_JSON[$k]=$(jq -s -c --arg gen "$GEN" '
+		  def med: map(select(type == "number")) | sort |
+			if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		  map(select(. != null) | . + {cpu_ns_per_syn: (if (.rx_pps // 0) > 0 and .rx_cpu_busy_pct != null
+			then (.rx_cpu_busy_pct / 100 * 1e9 / .rx_pps | round) else null end),
+			rx_saturated: (if .rx_cpu_busy_pct != null then .rx_cpu_busy_pct >= 95 else null end)}) as $runs |
+		  if ($runs | length) == 0 then null else
+		  # the median run by answered rate gives the fields that are not numbers
+		  ($runs | sort_by(.rx_pps // 0) | .[(length - 1) / 2 | floor]) as $mid |
+		  reduce ($mid | keys[]) as $key ($mid;
+			if ([$runs[][$key]] | map(select(type == "number")) | length) > 0
+			then .[$key] = ([$runs[][$key]] | med) else . end) |
+		  .rx_saturated = ([$runs[].rx_saturated] | all) |
+		  . + {generator: $gen, runs: [$runs[] | {offered_pps, rx_pps, rx_cpu_busy_pct, cpu_ns_per_syn,
+			legit_success, connect_p50_ms, connect_p99_ms, generator_xdp_xmit, generator_xdp_xmit_errors}]}
+		  end' <<<"${runs[$k]}")
+	done
+}
+
+# One flood against each of the three.
+flood_once() {
+	local s
 	# (a) the kernel alone: SYN cookies, XDP_PASS on sgbs0 (the same veth
 	#     NAPI receive path as synguard, so only the SYN handling differs)
 	log "flood (a): kernel alone, tcp_syncookies=1, XDP_PASS on the server veth"
@@ -521,6 +590,46 @@ phase_metrics() {
 		   p50_ms: $s[($k / 2 | floor)].t, p99_ms: $s[($k * 0.99 | floor)].t, max_ms: $s[$k - 1].t}')
 }
 
+# ---- 6. time to protection ---------------------------------------------
+
+ATTACH_JSON=null
+# attach_once ARGS...: ms from the exec of `synguard ARGS --json sgbs0` to
+# the moment its start record (printed once XDP and TC are attached) can be
+# read. The clock starts in the shell that execs synguard, inside the
+# namespace (ip netns exec's own setup is not synguard's); the line is read
+# from a pipe as soon as synguard writes it.
+attach_once() {
+	local line t1= pid t0 ms
+	: >"$TMPD/at.err"
+	coproc SGA { ip netns exec sgb_srv bash -c 'echo "$$ $EPOCHREALTIME" >&2; exec "$@"' _ \
+		"$SG" "$@" --json sgbs0 2>>"$TMPD/at.err"; }
+	while IFS= read -r -t 20 line <&"${SGA[0]}"; do
+		if [[ $line == *'"type":"start"'* ]]; then t1=$EPOCHREALTIME; break; fi
+	done
+	read -r pid t0 _ <"$TMPD/at.err"
+	[[ $pid =~ ^[0-9]+$ ]] && kill -INT "$pid" 2>/dev/null
+	wait "$SGA_PID" 2>/dev/null
+	[[ -n $t1 && -n ${t0:-} ]] || { log "attach: synguard $* did not start: $(tail -n +2 "$TMPD/at.err" | head -c 300)"; return 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+}
+
+phase_attach() {
+	local mode ms runs out=()
+	log "attach_ms: exec of synguard [--mode protect] to its start record, 5 runs each"
+	topo_setup none
+	server_start
+	for mode in monitor protect; do
+		runs=()
+		for _ in 1 2 3 4 5; do
+			ms=$(attach_once --mode "$mode") && runs+=("$ms")
+		done
+		out+=("$(printf '%s\n' "${runs[@]}" | jq -R 'select(. != "") | tonumber' |
+			jq -s --arg m "$mode" '{($m): {median: (if length > 0 then (sort | .[length / 2 | floor]) else null end), runs: .}}')")
+	done
+	server_stop
+	ATTACH_JSON=$(printf '%s\n' "${out[@]}" | jq -s 'add')
+}
+
 # ---- run ---------------------------------------------------------------
 
 T0=$(date +%s)
@@ -529,6 +638,7 @@ T0=$(date +%s)
 [[ $SKIP == *" events "* ]] || phase_events
 [[ $SKIP == *" memory "* ]] || phase_memory
 [[ $SKIP == *" metrics "* ]] || phase_metrics
+[[ $SKIP == *" attach "* ]] || phase_attach
 
 fj() { echo "${FLOOD_JSON[$1]:-null}"; }
 noise=$(printf '%s\n' "${NOISE[@]}" | jq -R . | jq -s 'map(select(. != ""))')
@@ -537,7 +647,7 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	--arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	--arg kernel "$(uname -r)" --argjson nproc "$(nproc)" --arg date "$(date -u +%FT%TZ)" \
 	--argjson secs $(($(date +%s) - T0)) --argjson noise "$noise" \
-	--argjson fsecs "$FLOOD_SECS" --argjson legit "$LEGIT" \
+	--argjson fsecs "$FLOOD_SECS" --argjson legit "$LEGIT" --argjson fruns "$FLOOD_RUNS" --arg gen "$GEN" \
 	'$ns + {
 	  flood: {synguard: $s, kernel_syncookies: $k, nft_synproxy: $n},
 	  events_per_s: ($ev.run.events_per_s // null), events_lost: ($ev.run.lost_events // null),
@@ -547,34 +657,84 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	  memory: $mem,
 	  metrics_scrape_ms: ($mx.p50_ms // null), metrics: $mx,
 	  machine: {nproc: $nproc, kernel: $kernel, cpu: $cpu},
-	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1},
+	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1,
+		flood_runs: $fruns, flood_generator: $gen},
 	  noise: $noise, date: $date, bench_seconds: $secs}' >"$OUT/results.json" ||
 	die "could not assemble results.json"
+
+# ---- ratios against the anchor, goals ----------------------------------
+# ratio.X: synguard's ns over XDP_PASS for path X / the anchor's, both from
+# the same rounds (null when either is missing or the anchor's is not > 0);
+# ratio.flood_*: synguard's answered SYNs/s and receive-CPU ns per answered
+# SYN / the kernel's cookies' and SYNPROXY's (medians of the flood runs);
+# ratio.protect_established: protect mode's established segment / monitor
+# mode's (the anchor has no tracking path to compare with). goals.*: the
+# issue's targets, with the value each is judged on.
+jq --argjson at "$ATTACH_JSON" '
+  def r2: . * 100 | round / 100;
+  def ratio(a; b): if a != null and b != null and b > 0 then (a / b | r2) else null end;
+  def goal(v; op; lim; unit): {value: (if v == null then null else (v | r2) end), goal: "\(op) \(lim)\(unit)",
+	met: (if v == null then null elif op == "<=" then v <= lim else v >= lim end)};
+  .over_baseline as $o | (.anchor.over_baseline // {}) as $a |
+  .anchor_why = (.anchor_why // (if .anchor == null then "not measured: the ns phase did not run" else null end)) |
+  . + {ratio: {
+	synack: ratio($o.synack_ns; $a.synack_ns),
+	synack6: ratio($o.synack6_ns; $a.synack6_ns),
+	ack_valid: ratio($o.ack_valid_ns; $a.ack_valid_ns),
+	ack_invalid: ratio($o.ack_invalid_ns; $a.ack_invalid_ns),
+	protect_established: ratio($o.protect_established_ns; $o.track_established_ns),
+	flood_answered_vs_kernel: ratio(.flood.synguard.rx_pps; .flood.kernel_syncookies.rx_pps),
+	flood_answered_vs_synproxy: ratio(.flood.synguard.rx_pps; .flood.nft_synproxy.rx_pps),
+	flood_cpu_ns_per_syn_vs_kernel: ratio(.flood.synguard.cpu_ns_per_syn; .flood.kernel_syncookies.cpu_ns_per_syn),
+	flood_cpu_ns_per_syn_vs_synproxy: ratio(.flood.synguard.cpu_ns_per_syn; .flood.nft_synproxy.cpu_ns_per_syn)}} |
+  . + {goals: {
+	synack_vs_anchor: goal(.ratio.synack; "<="; 0.5; "x the anchor"),
+	ack_valid_vs_anchor: goal(.ratio.ack_valid; "<="; 2; "x the anchor"),
+	protect_minus_track_established_ns: goal(if $o.protect_established_ns != null and $o.track_established_ns != null
+		then $o.protect_established_ns - $o.track_established_ns else null end; "<="; 10; " ns"),
+	track_established_over_ns: goal($o.track_established_ns; "<="; 60; " ns")}} |
+  . + {attach_ms: (if $at then {monitor: $at.monitor.median, protect: $at.protect.median} else null end),
+	attach_runs_ms: (if $at then {monitor: $at.monitor.runs, protect: $at.protect.runs} else null end)}
+' "$OUT/results.json" >"$OUT/results.json.tmp" && mv "$OUT/results.json.tmp" "$OUT/results.json" ||
+	die "could not add the ratios to results.json"
 
 # ---- table -------------------------------------------------------------
 jq -r '
   def n: if . == null then "n/a" elif type == "number" then (. * 10 | round / 10 | tostring) else tostring end;
   def k: if . == null then "n/a" else (. / 1000 | . * 10 | round / 10 | tostring) + "k" end;
+  def x: if . == null then "n/a" else (. * 100 | round / 100 | tostring) + "x" end;
+  def g: if . == null or .value == null then "n/a" else "\(.value) (goal \(.goal): \(if .met then "met" else "missed" end))" end;
+  "ratios to the anchor, ns over XDP_PASS (synguard / the kernel selftest xdp_synproxy_kern.c):",
+  (if .anchor == null then "  no anchor: \(.anchor_why // "n/a")" else
+  "  synack   IPv4 SYN -> SYN-ACK     \(.ratio.synack|x)   (\(.over_baseline.synack_ns|n) / \(.anchor.over_baseline.synack_ns|n) ns)",
+  "  synack6  IPv6 SYN -> SYN-ACK     \(.ratio.synack6|x)   (\(.over_baseline.synack6_ns|n) / \(.anchor.over_baseline.synack6_ns|n) ns)",
+  "  ack_valid   new connection       \(.ratio.ack_valid|x)   (\(.over_baseline.ack_valid_ns|n) / \(.anchor.over_baseline.ack_valid_ns|n) ns)",
+  "  ack_invalid bad cookie, drop     \(.ratio.ack_invalid|x)   (\(.over_baseline.ack_invalid_ns|n) / \(.anchor.over_baseline.ack_invalid_ns|n) ns)" end),
+  "goals: SYN-ACK \(.goals.synack_vs_anchor|g); valid ACK \(.goals.ack_valid_vs_anchor|g)",
+  "       monitor tracking \(.goals.track_established_over_ns|g); protect - monitor \(.goals.protect_minus_track_established_ns|g)",
+  "",
   "machine: \(.machine.cpu), \(.machine.nproc) CPUs, kernel \(.machine.kernel)",
   "",
-  "ns/packet (BPF_PROG_TEST_RUN, one packet per run)   absolute   over XDP_PASS",
+  "ns/packet (BPF_PROG_TEST_RUN, one packet per run)   absolute   over XDP_PASS   anchor (over)",
   "  xdp_pass (baseline)                              \(.xdp_pass_ns|n)",
-  "  synack  (IPv4 SYN -> SYN-ACK, XDP_TX)             \(.synack_ns|n)        \(.over_baseline.synack_ns|n)",
-  "  synack6 (IPv6)                                    \(.synack6_ns|n)        \(.over_baseline.synack6_ns|n)",
-  "  ack_valid (new handshake, cookie OK)              \(.ack_valid_ns|n)        \(.over_baseline.ack_valid_ns|n)",
-  "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)",
+  "  synack  (IPv4 SYN -> SYN-ACK, XDP_TX)             \(.synack_ns|n)        \(.over_baseline.synack_ns|n)          \(.anchor.synack_ns|n) (\(.anchor.over_baseline.synack_ns|n))",
+  "  synack6 (IPv6)                                    \(.synack6_ns|n)        \(.over_baseline.synack6_ns|n)          \(.anchor.synack6_ns|n) (\(.anchor.over_baseline.synack6_ns|n))",
+  "  ack_valid (new handshake, cookie OK)              \(.ack_valid_ns|n)        \(.over_baseline.ack_valid_ns|n)          \(.anchor.ack_valid_ns|n) (\(.anchor.over_baseline.ack_valid_ns|n))",
+  "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)          \(.anchor.ack_invalid_ns|n) (\(.anchor.over_baseline.ack_invalid_ns|n))",
   "  track_established (monitor, data segment)         \(.track_established_ns|n)        \(.over_baseline.track_established_ns|n)",
   "  protect_established (protect, first request)      \(.protect_established_ns|n)        \(.over_baseline.protect_established_ns|n)",
   (.ns_notes // {} | to_entries[] | "  note: \(.key): \(.value)"),
   "",
-  "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections)",
-  "  config              offered    rx(answered)  legit%   connect p50/p99 ms   request p50/p99 ms   rx CPU%",
-  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)          \(.value.rx_cpu_busy_pct|n)" + (if .value.note then "  " + .value.note else "" end)),
+  "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections, generator \(.method.flood_generator // "synflood"), median of \(.method.flood_runs // 1) runs)",
+  "  synguard / kernel cookies: answered \(.ratio.flood_answered_vs_kernel|x), CPU ns per SYN \(.ratio.flood_cpu_ns_per_syn_vs_kernel|x); / nft SYNPROXY: answered \(.ratio.flood_answered_vs_synproxy|x), CPU ns per SYN \(.ratio.flood_cpu_ns_per_syn_vs_synproxy|x)",
+  "  config              offered    rx(answered)  rx CPU%  CPU ns/SYN  legit%   connect p50/p99 ms   request p50/p99 ms",
+  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.rx_cpu_busy_pct|n)     \(.value.cpu_ns_per_syn|n)       \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)" + (if .value.note then "  " + .value.note else "" end)),
   "",
   "events/s through --json: \(.events_per_s|n) (lost \(.events_lost|n) of \(.events.run.syns|n) driven at \(.events.run.drive_pps|n)/s)",
   "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",
   "memory per flow: key+value \(.bytes_per_flow) B, hash map overhead \(.map_overhead_per_flow|n) B",
   "/metrics scrape with \(.metrics.flows|n) flows: p50 \(.metrics_scrape_ms|n) ms, p99 \(.metrics.p99_ms|n) ms, max \(.metrics.max_ms|n) ms (\(.metrics.scrapes|n) scrapes of \(.metrics.bytes|n) bytes)",
+  "time to protection (exec to attached, median of 5): monitor \(.attach_ms.monitor|n) ms, protect \(.attach_ms.protect|n) ms",
   (.noise[]? | "noise: " + .),
   "",
   "results: build/bench/results.json (\(.bench_seconds) s)"' "$OUT/results.json"

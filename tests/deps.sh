@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # Install what synguard needs to build, test and benchmark, if missing (Debian/Ubuntu),
 # and mount bpffs. Idempotent and quiet when everything is present.
+# `tests/deps.sh bench` (make bench) also installs what only the benchmark
+# uses: Debian's linux-source-6.12, whose BPF selftest xdp_synproxy_kern.c
+# is the anchor of the ns/packet figures. Failing that is not fatal: the
+# benchmark then reports why it has no anchor.
 set -euo pipefail
 
 # command-or-file -> Debian package
@@ -70,6 +74,26 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
 	[[ -n $policy ]] && rm -f "$policy"
 	((rc == 0)) || exit $rc
+fi
+
+# bench-only: file -> Debian package (bookworm-security has linux-source-6.12)
+if [[ ${1:-} == bench ]]; then
+	bench_need=("/usr/src/linux-source-6.12.tar.xz:linux-source-6.12")
+	for pair in "${bench_need[@]}"; do
+		what=${pair%%:*} pkg=${pair#*:}
+		[[ -e $what ]] && continue
+		if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+			echo "synguard: bench: $pkg missing (apt-get install $pkg as root); no anchor" >&2
+			continue
+		fi
+		echo "synguard: bench: installing $pkg" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		if ! apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1; then
+			apt-get update -qq >/dev/null 2>&1 || true
+			apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1 ||
+				echo "synguard: bench: could not install $pkg; no anchor" >&2
+		fi
+	done
 fi
 
 if [[ $(id -u) -eq 0 ]] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then

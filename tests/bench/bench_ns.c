@@ -30,6 +30,12 @@
  * The protect cases need a listener: bench_ns opens one on --port (IPv4 and
  * IPv6) in the current netns, where BPF_PROG_TEST_RUN's socket lookups run.
  *
+ * The anchor (--anchor OBJ, see anchor.c): the kernel selftests' XDP
+ * SYN-cookie program, timed in the same rounds on the same CPU against the
+ * same baseline: anchor_synack/anchor_synack6 on synguard's very SYN
+ * frames, anchor_ack_invalid on synguard's bad-cookie ACK, anchor_ack_valid
+ * on ACKs built from its own SYN-ACKs (a new 4-tuple each, as ack_valid).
+ *
  * Output: one JSON object on stdout; progress on stderr.
  */
 #define _GNU_SOURCE
@@ -51,6 +57,7 @@
 
 #include "harness.h"
 #include "sg_cookie.h"
+#include "anchor.h"
 
 #ifndef XDP_ABORTED
 #define XDP_ABORTED 0
@@ -64,6 +71,7 @@
 
 static int opt_cpu = 0, opt_calls = 20000, opt_rounds = 7, opt_port = 8080;
 static const char *opt_pass_obj = "build/xdp_pass.bpf.o";
+static const char *opt_anchor_obj = "build/anchor/xdp_synproxy_kern.bpf.o";
 
 static __u32 *durs;		/* one round's durations */
 
@@ -470,6 +478,17 @@ static void json_num(const char *key, const struct result *r, double base, int o
 	printf("%.1f", over ? res_median(r) - base : res_median(r));
 }
 
+static void json_str(const char *w)
+{
+	putchar('"');
+	for (; w && *w; w++)
+		if (*w == '"' || *w == '\\')
+			printf("\\%c", *w);
+		else if ((unsigned char)*w >= 0x20)
+			putchar(*w);
+	putchar('"');
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -480,6 +499,7 @@ int main(int argc, char **argv)
 		{ "xdp-pass", required_argument, 0, 'x' },
 		{ "events", required_argument, 0, 'e' },
 		{ "count", required_argument, 0, 'k' },
+		{ "anchor", required_argument, 0, 'a' },
 		{ "help", no_argument, 0, 'h' },
 		{}
 	};
@@ -490,8 +510,15 @@ int main(int argc, char **argv)
 		      r_ackr = { "ack_valid_repeat", .expect = XDP_PASS },
 		      r_acki = { "ack_invalid", .expect = XDP_DROP },
 		      r_trk = { "track_established", .expect = XDP_PASS },
-		      r_pest = { "protect_established", .expect = XDP_PASS };
-	struct result *all[] = { &r_pass, &r_syn, &r_syn6, &r_ackv, &r_ackr, &r_acki, &r_trk, &r_pest };
+		      r_pest = { "protect_established", .expect = XDP_PASS },
+		      r_asyn = { "anchor_synack", .expect = XDP_TX },
+		      r_asyn6 = { "anchor_synack6", .expect = XDP_TX },
+		      r_aackv = { "anchor_ack_valid", .expect = XDP_PASS },
+		      r_aacki = { "anchor_ack_invalid", .expect = XDP_DROP };
+	struct result *all[] = { &r_pass, &r_syn, &r_syn6, &r_ackv, &r_ackr, &r_acki, &r_trk, &r_pest,
+				 &r_asyn, &r_asyn6, &r_aackv, &r_aacki };
+	static struct anchor an;
+	struct frames f_aackv = {};
 	static struct h_ctx hp, hm;	/* protect, monitor */
 	struct frames f_syn4 = {}, f_syn6 = {}, f_ackv = {}, f_ackr = {}, f_acki = {}, f_data = {},
 		      f_pest = {};
@@ -505,7 +532,7 @@ int main(int argc, char **argv)
 	__u32 isn_base, ev_prog = 0;
 	long ev_count = 1000000;
 
-	while ((c = getopt_long(argc, argv, "c:n:r:p:x:e:k:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n:r:p:x:e:k:a:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt_cpu = atoi(optarg); break;
 		case 'n': opt_calls = atoi(optarg); break;
@@ -520,9 +547,10 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'k': ev_count = atol(optarg); break;
+		case 'a': opt_anchor_obj = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [--cpu N] [--calls N] [--rounds R] [--port P] "
-				"[--xdp-pass OBJ]\n"
+				"[--xdp-pass OBJ] [--anchor OBJ]\n"
 				"       %s --events XDP_PROG_ID [--count N] [--cpu N]   (drive a running "
 				"synguard's XDP program: events/s)\n", argv[0], argv[0]);
 			return c == 'h' ? 0 : 2;
@@ -634,6 +662,15 @@ int main(int argc, char **argv)
 	/* the timed SYNs: a tuple the tracker has no record of, as a flood's
 	 * (the verification's ACK above established 40000's) */
 	f_syn4.len[0] = build_syn(4, "10.0.0.2", 40003, isn_base, f_syn4.buf);
+	/* the anchor, verified on the same SYNs and bad-cookie ACK */
+	if (anchor_open(&an, opt_anchor_obj, opt_port, f_syn4.buf, f_syn4.len[0], f_syn6.buf,
+			f_syn6.len[0], f_acki.buf, f_acki.len[0])) {
+		fprintf(stderr, "bench_ns: no anchor: %s\n", an.why);
+	} else {
+		f_aackv.n = opt_calls;
+		f_aackv.buf = calloc(opt_calls, H_MAX_FRAME);
+		f_aackv.len = calloc(opt_calls, sizeof(__u32));
+	}
 	if (have_protect) {
 		__u8 b[H_MAX_FRAME];
 		int n;
@@ -747,6 +784,18 @@ int main(int argc, char **argv)
 			}
 			h_drain(&hm);
 		}
+		if (!an.why) {
+			if (time_round(an.prog_fd, &f_syn4, opt_calls, &r_asyn) ||
+			    time_round(an.prog_fd, &f_syn6, opt_calls, &r_asyn6) ||
+			    time_round(an.prog_fd, &f_acki, opt_calls, &r_aacki))
+				return 1;
+			if (anchor_acks(&an, round, opt_calls, f_aackv.buf, H_MAX_FRAME, f_aackv.len)) {
+				fprintf(stderr, "bench_ns: anchor: a SYN was not answered\n");
+				return 1;
+			}
+			if (time_round(an.prog_fd, &f_aackv, opt_calls, &r_aackv))
+				return 1;
+		}
 		if (!have_protect)
 			continue;
 		if (time_round(xdp_p, &f_syn4, opt_calls, &r_syn))
@@ -814,6 +863,8 @@ int main(int argc, char **argv)
 			r->ok = 0;
 			r->why = "n/a (wrong verdicts)";
 		}
+		if (!r->ok && !r->why && !strncmp(r->name, "anchor", 6))
+			r->why = an.why ? an.why : "n/a";
 		if (!r->ok && !r->why)
 			r->why = (r == &r_trk || r == &r_pass) ? "n/a" : protect_why;
 	}
@@ -839,10 +890,37 @@ int main(int argc, char **argv)
 		json_num("track_established_ns", &r_trk, base, 1, &first);
 		json_num("protect_established_ns", &r_pest, base, 1, &first);
 		json_num("ack_valid_repeat_ns", &r_ackr, base, 1, &first);
-		printf("},\"ns_notes\":{");
+		/* the anchor: all four measured, or null and why */
+		printf("},\"anchor\":");
+		if (r_asyn.ok && r_asyn6.ok && r_aackv.ok && r_aacki.ok) {
+			printf("{");
+			first = 1;
+			json_num("synack_ns", &r_asyn, base, 0, &first);
+			json_num("synack6_ns", &r_asyn6, base, 0, &first);
+			json_num("ack_valid_ns", &r_aackv, base, 0, &first);
+			json_num("ack_invalid_ns", &r_aacki, base, 0, &first);
+			json_num("xdp_pass_ns", &r_pass, 0, 0, &first);
+			printf(",\"over_baseline\":{");
+			first = 1;
+			json_num("synack_ns", &r_asyn, base, 1, &first);
+			json_num("synack6_ns", &r_asyn6, base, 1, &first);
+			json_num("ack_valid_ns", &r_aackv, base, 1, &first);
+			json_num("ack_invalid_ns", &r_aacki, base, 1, &first);
+			printf("},\"program\":\"xdp_synproxy_kern.c syncookie_xdp (BPF selftest)\","
+			       "\"source\":");
+			json_str(an.source);
+			printf("}");
+		} else {
+			const char *w = an.why ? an.why : r_asyn.ok ? r_aackv.ok ? r_aacki.ok ?
+				r_asyn6.why : r_aacki.why : r_aackv.why : r_asyn.why;
+
+			printf("null,\"anchor_why\":");
+			json_str(w);
+		}
+		printf(",\"ns_notes\":{");
 		first = 1;
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-			if (!all[i]->ok) {
+			if (!all[i]->ok && !(an.why && !strncmp(all[i]->name, "anchor", 6))) {
 				printf("%s\"%s\":\"%s\"", first ? "" : ",", all[i]->name, all[i]->why);
 				first = 0;
 			}
@@ -868,6 +946,7 @@ int main(int argc, char **argv)
 	h_close(&hm);
 	if (hp.skel)
 		h_close(&hp);
+	anchor_close(&an);
 	bpf_object__close(pobj);
 	return 0;
 }
