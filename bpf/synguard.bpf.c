@@ -131,3 +131,14 @@ int sg_tc_egress(struct __sk_buff *skb)
 	sg_track_xdp(&p, c, SG_TRACK_EGRESS);
 	return TC_ACT_OK;
 }
+
+/*
+ * The userspace sweeper's writes (user/track.c): expiries and alert flags
+ * applied under each flow's busy flag. Run with BPF_PROG_TEST_RUN; loaded
+ * by the sweeper on its own ("?": not with the other programs).
+ */
+SEC("?syscall")
+int sg_sweep(struct sg_sweep_req *r)
+{
+	return sg_sweep_commit(r);
+}

@@ -1081,6 +1081,44 @@ static void sc_halfopen_full(void)
 	h_close(&H);
 }
 
+/*
+ * The handshake completes while another CPU holds the half-open entry's
+ * busy flag (set here by hand): the record moved into sg_flows must not
+ * carry the flag, or every later state change on the flow would find it
+ * taken for good.
+ */
+static void sc_move_busy(void)
+{
+	const struct flow *fl = &F4;
+	__u32 c = 5000, s = 9000;
+	struct sg_flow_key k;
+	struct sg_flow v;
+	__u64 contended;
+
+	printf(" handshake done while the half-open entry's busy flag is held\n");
+	if (open_skel(NULL, NULL))
+		return;
+	C(fl, fS, c, 0, 0);
+	S(fl, fS | fA, s, c + 1, 0);
+	flow_key(fl, &k);
+	CHECK(!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_halfopen), &k, &v), "half-open entry");
+	v.busy = 1;
+	bpf_map_update_elem(bpf_map__fd(H.skel->maps.sg_halfopen), &k, &v, BPF_EXIST);
+	C(fl, fA, c + 1, s + 1, 0);
+	expect_events(fl, "handshake", "client:CLOSED>SYN_SENT:SYN, server:LISTEN>SYN_RCVD:SYN-ACK, "
+				       "client:SYN_SENT>ESTABLISHED:SYN-ACK, server:SYN_RCVD>ESTABLISHED:ACK");
+	expect_map(fl, "handshake done", IN_FLOWS, SG_ESTABLISHED, SG_ESTABLISHED);
+	get_flow(fl, &v);
+	CHECK(v.busy == 0, "sg_flows entry: busy 0 (got %u)", v.busy);
+	contended = cnt(SG_CNT_LOCK_CONTENDED);
+	C(fl, fF | fA, c + 1, s + 1, 0);
+	expect_events(fl, "client FIN", "client:ESTABLISHED>FIN_WAIT_1:FIN");
+	CHECK(cnt(SG_CNT_LOCK_CONTENDED) == contended,
+	      "the next state change takes the flag: flow_contended unchanged (%llu -> %llu)",
+	      (unsigned long long)contended, (unsigned long long)cnt(SG_CNT_LOCK_CONTENDED));
+	end_scenario("busy flag at the move");
+}
+
 /* ---- per-packet cost ------------------------------------------------------ */
 
 static int cmp_u32(const void *a, const void *b)
@@ -1174,6 +1212,7 @@ void test_track(void)
 	sc_filter_addr();
 	sc_flood();
 	sc_halfopen_full();
+	sc_move_busy();
 	bench();
 
 	if (pinned)
