@@ -203,8 +203,13 @@ int main(int argc, char **argv)
 		/* the frame follows the header (no PACKET_TX_HAS_OFF) */
 		__u8 *data = (__u8 *)h + TPACKET_ALIGN(sizeof(*h));
 
-		while (h->tp_status != TP_STATUS_AVAILABLE)
+		for (int w = 0; h->tp_status != TP_STATUS_AVAILABLE; w++) {
+			if (w == 1000) {
+				fprintf(stderr, "rawsend: the TX ring slot was not released in 1 s\n");
+				return 1;
+			}
 			usleep(1000);
+		}
 		memcpy(data, frame, len);
 		h->tp_len = len;
 		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
