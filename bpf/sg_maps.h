@@ -179,11 +179,23 @@ union sg_optbuf {
 	__u32 d[SG_SYNACK_OPT_MAX / 4];
 };
 
+/* The sum over a SYN's data (sg_csum_data()'s bpf_loop() callback):
+ * kept here, where the verifier does not follow the values from one call
+ * to the next, so that it checks the callback once, not once per call. */
+struct sg_csum_state {
+	__u64 sum;
+	__u32 off;		/* next byte to add (frame offset, even from the segment start) */
+	__u32 len;		/* bytes left */
+	__u32 bad;		/* the frame ended first */
+	__u32 pad;
+};
+
 /* The SYN path's cookie input and SYN-ACK options. */
 struct sg_ck_scratch {
 	struct sg_cookie_in in;
 	union sg_optbuf ob;
 	__u32 cookie, isn, olen;
+	struct sg_csum_state cs;
 };
 
 /* Scratch of the SYN -> SYN-ACK path (sg_sp_syn). */

@@ -61,7 +61,15 @@ static __always_inline int sg_ipv6_is_ext(__u8 nh)
 	       nh == SG_IPPROTO_DSTOPTS || nh == IPPROTO_AH;
 }
 
-static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p)
+/*
+ * Parse the frame at [data, data_end). len is the whole frame's length: at
+ * XDP data_end - data; at TC skb->len, which also counts what lies beyond
+ * the linear part (the headers must be in it; see sg_tc_egress). The IP
+ * length must fit in the frame and must cover the headers, and the TCP
+ * payload length comes from it, never from the frame: a frame may carry
+ * Ethernet padding (a 40-byte IPv4/TCP packet in a 60-byte frame).
+ */
+static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struct sg_pkt *p)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
@@ -102,7 +110,7 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 			return SG_P_MALFORMED;
 		ihl = ip->ihl * 4;
 		tot = bpf_ntohs(ip->tot_len);
-		if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl ||
+		if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl || tot > len - off ||
 		    (void *)ip + ihl > data_end)
 			return SG_P_MALFORMED;
 		if (ip->protocol != IPPROTO_TCP)
@@ -135,6 +143,8 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 		plen = bpf_ntohs(ip6->payload_len);
 		nh = ip6->nexthdr;
 		off += sizeof(*ip6);
+		if (plen > len - off)
+			return SG_P_MALFORMED;
 
 #pragma unroll
 		for (i = 0; i < SG_MAX_EXTHDRS; i++) {

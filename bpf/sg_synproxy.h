@@ -23,7 +23,9 @@
  * still get the kernel's RST and a SYN that reuses a TIME_WAIT tuple goes
  * to the kernel's TIME_WAIT socket.
  * Frames we do not answer (IPv4 options, IPv6 extension headers, malformed
- * TCP options) go to the kernel, which has its own SYN cookies.
+ * TCP options) go to the kernel, which has its own SYN cookies; a SYN with
+ * a wrong IPv4 or TCP checksum goes to it untracked, and it drops it
+ * (sg_syn_csum_ok).
  *
  * TC ingress: an ACK carrying our metadata, with no socket but the listener,
  * is handed to the listener with bpf_sk_assign_tcp_reqsk().
@@ -42,6 +44,8 @@ enum sg_sp_verdict {
 	SG_SP_TX,		/* rewritten into a SYN-ACK: XDP_TX */
 	SG_SP_DROP,		/* bad cookie, no socket: XDP_DROP (reason counted) */
 	SG_SP_COOKIE_OK,	/* valid cookie ACK: track as a cookie handshake, pass */
+	SG_SP_PASS,		/* a SYN with a bad checksum: pass untouched, untracked
+				 * (the kernel drops it; reason counted) */
 };
 
 #define SG_SYNACK_WINDOW	65535
@@ -190,6 +194,178 @@ static __always_inline __u16 sg_fold(__u64 s)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (__u16)~s;
+}
+
+/* ---- the SYN's checksums, verified before it is answered ---- */
+
+#define SG_CSUM_SEG_MAX		16384	/* longest SYN segment we verify (and answer) */
+#define SG_CSUM_OFF_MAX		(SG_L3_OFF_MAX + 40 + 60 + SG_CSUM_SEG_MAX)
+
+/* Add a constant n (a multiple of 4, <= 256) bytes at q to cs->sum;
+ * 0 if they pass end. */
+#define SG_CSUM_BLOCK(cs, q, end, n) ({					\
+	int ok_ = (void *)((q) + (n)) <= (end);				\
+	if (ok_) {							\
+		(cs)->sum += (__u32)bpf_csum_diff(NULL, 0, (void *)(q), (n), 0); \
+		(q) += (n);						\
+	}								\
+	ok_; })
+
+/* bpf_loop() callback (arg: the XDP context): the data of a SYN (TCP Fast
+ * Open), 256 bytes per call through bpf_csum_diff(), the rest in one go on
+ * the last call; the running state in sg_ck_scratch.cs. */
+static long sg_csum_cb(__u32 i, void *arg)
+{
+	struct xdp_md *ctx = *(struct xdp_md **)arg;
+	struct sg_ck_scratch *sc;
+	struct sg_csum_state *cs;
+	__u32 zero = 0, off, len;
+	void *end;
+	__u8 *q;
+
+	sc = bpf_map_lookup_elem(&sg_ck_scratch, &zero);
+	if (!sc)
+		return 1;
+	cs = &sc->cs;
+	off = cs->off;
+	len = cs->len;
+	if (off > SG_CSUM_OFF_MAX || len > SG_CSUM_SEG_MAX)
+		goto bad;
+	end = SG_CTX(ctx, data_end);
+	q = (__u8 *)SG_CTX(ctx, data) + off;
+	if (len >= 256) {
+		if (!SG_CSUM_BLOCK(cs, q, end, 256))
+			goto bad;
+		cs->off = off + 256;
+		cs->len = len - 256;
+		return cs->len == 0;
+	}
+	if (((len & 128) && !SG_CSUM_BLOCK(cs, q, end, 128)) ||
+	    ((len & 64) && !SG_CSUM_BLOCK(cs, q, end, 64)) ||
+	    ((len & 32) && !SG_CSUM_BLOCK(cs, q, end, 32)) ||
+	    ((len & 16) && !SG_CSUM_BLOCK(cs, q, end, 16)) ||
+	    ((len & 8) && !SG_CSUM_BLOCK(cs, q, end, 8)) ||
+	    ((len & 4) && !SG_CSUM_BLOCK(cs, q, end, 4)))
+		goto bad;
+	if (len & 2) {
+		if ((void *)(q + 2) > end)
+			goto bad;
+		cs->sum += *(__u16 *)q;
+		q += 2;
+	}
+	if (len & 1) {
+		if ((void *)(q + 1) > end)
+			goto bad;
+		/* the odd byte, padded with a zero byte to a 16-bit word */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		cs->sum += *q;
+#else
+		cs->sum += (__u16)*q << 8;
+#endif
+	}
+	cs->len = 0;
+	return 1;
+bad:
+	cs->bad = 1;
+	return 1;
+}
+
+/* The sum of dlen bytes at off into sg_ck_scratch.cs.sum; 1 if the frame
+ * holds them. A global function: verified once, whatever the caller's
+ * state (the callback is verified in the caller's). */
+__noinline int sg_csum_data(struct xdp_md *ctx, __u64 off, __u64 len)
+{
+	struct sg_ck_scratch *sc;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&sg_ck_scratch, &zero);
+	if (!ctx || !sc)
+		return 0;
+	sc->cs.sum = 0;
+	sc->cs.off = off;
+	sc->cs.len = len;
+	sc->cs.bad = 0;
+	bpf_loop(SG_CSUM_SEG_MAX / 256 + 1, sg_csum_cb, &ctx, 0);
+	return !sc->cs.bad && !sc->cs.len;
+}
+
+/*
+ * 1 if a SYN's checksums hold: the IPv4 header's, and the TCP checksum over
+ * the pseudo-header and the whole segment (header, options and the data of
+ * a TFO SYN). A frame that arrives with a wrong one is not the one its
+ * sender sent: answering it would send our SYN-ACK to whatever the damage
+ * made of the addresses; the kernel drops it. The exception is a SYN from a
+ * local sender with transmit checksum offload (a veth peer: the skb is
+ * CHECKSUM_PARTIAL and XDP sees the frame before anyone completed it): its
+ * checksum field holds the pseudo-header's sum alone, and the kernel
+ * accepts such a frame, so we do too. l3: the IP header's offset (no IPv4
+ * options, no IPv6 extension headers: sg_sp_syn checked), hl the TCP header
+ * length, dlen the data length (from the IP length). Inlined into the
+ * SYN path (a call cost ~20 ns more per SYN than the inlined sums); the
+ * rare data of a Fast Open SYN goes through the global sg_csum_data().
+ * (64-bit arguments: clang may re-extend a 32-bit one after its check,
+ * and the verifier then loses the bound.)
+ */
+static __always_inline int sg_syn_csum_ok(struct xdp_md *ctx, __u64 l3, __u64 family, __u64 hl, __u64 dlen)
+{
+	struct sg_ck_scratch *sc;
+	__u32 zero = 0;
+	void *data = SG_CTX(ctx, data);
+	void *end = SG_CTX(ctx, data_end);
+	__u64 pseudo = 0, sum = 0, l4;
+	__u32 *w, i;
+
+	if (!ctx || l3 > SG_L3_OFF_MAX || hl < 20 || hl > 60 || (hl & 3) || dlen > SG_CSUM_SEG_MAX)
+		return 0;
+	if (family == 4) {
+		w = data + l3;
+		if ((void *)(w + 5) > end)
+			return 0;
+		if (sg_fold((__u64)w[0] + w[1] + w[2] + w[3] + w[4]))
+			return 0;	/* the IPv4 header's checksum */
+		pseudo = sg_sum32(w[3]) + sg_sum32(w[4]);
+		l4 = l3 + 20;
+	} else {
+		w = data + l3 + 8;
+		if ((void *)(w + 8) > end)
+			return 0;
+#pragma unroll
+		for (i = 0; i < 8; i++)
+			pseudo += sg_sum32(w[i]);
+		l4 = l3 + 40;
+	}
+	pseudo += bpf_htons(IPPROTO_TCP) + (__u64)bpf_htons(hl + dlen);
+
+	/* the TCP header with its options: up to 15 words; Linux's SYN (40
+	 * bytes: MSS, SACK_PERM, TS, NOP, WS) with one bounds check */
+	w = data + l4;
+	if (hl == 40 && (void *)(w + 10) <= end) {
+		sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7] + w[8] + w[9];
+	} else {
+#pragma unroll
+		for (i = 0; i < 15; i++) {
+			if (i * 4 < hl) {
+				if ((void *)(w + i + 1) > end)
+					return 0;
+				sum += w[i];
+			}
+		}
+	}
+	/* data in the SYN (TCP Fast Open) */
+	if (dlen) {
+		sc = bpf_map_lookup_elem(&sg_ck_scratch, &zero);
+		if (!sc || !sg_csum_data(ctx, l4 + hl, dlen))
+			return 0;
+		sum += sc->cs.sum;
+	}
+	if (!sg_fold(sum + pseudo))
+		return 1;
+	/* CHECKSUM_PARTIAL: the field (word 4 of the header) is the
+	 * pseudo-header's sum, not complemented */
+	w = data + l4;
+	if ((void *)(w + 5) > end)
+		return 0;
+	return (__u16)w[4] == (__u16)~sg_fold(pseudo);
 }
 
 /* ---- listener lookup ---- */
@@ -371,6 +547,12 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 
 	if (sg_parse_opts(ctx, p, &oc) == SG_OPT_BAD)
 		return SG_SP_CONTINUE;	/* malformed options: the kernel decides */
+	if (p->payload_len > SG_CSUM_SEG_MAX)
+		return SG_SP_CONTINUE;	/* (a jumbo SYN: not ours to verify) */
+	if (!sg_syn_csum_ok(ctx, l3, family, p->tcp_hlen, p->payload_len)) {
+		sg_count(c, SG_CNT_BAD_CSUM);
+		return SG_SP_PASS;	/* damaged on the way: the kernel drops it */
+	}
 
 	__builtin_memcpy(sc->in.saddr, p->saddr, 16);
 	__builtin_memcpy(sc->in.daddr, p->daddr, 16);
@@ -583,7 +765,7 @@ static __always_inline int sg_synproxy_tc(struct __sk_buff *skb)
 	m = *mp;
 	c = sg_cnt();
 	end = (void *)(long)skb->data_end;
-	if (sg_parse(data, end, &p) != SG_P_TCP) {
+	if (sg_parse(data, end, skb->len, &p) != SG_P_TCP) {
 		sg_count(c, SG_CNT_HANDOFF_FAIL);
 		return TC_ACT_OK;
 	}

@@ -34,14 +34,19 @@
  */
 #define SG_LOCK_SPINS 256
 
-static __always_inline int sg_flow_lock(struct sg_flow *f)
+/* A global function: the verifier walks its bounded spin once per program,
+ * not once per caller (the flow step, the half-open move, the sweeper). */
+__noinline int sg_flow_lock(struct sg_flow *f)
 {
 	/* 64-bit atomics on the word {busy, last_ms} (busy is the low half:
 	 * little-endian); clang-14 emits 32-bit cmpxchg only with -mcpu=v3,
 	 * whose register fills this kernel's verifier rejects here. */
-	__u64 *w = (__u64 *)&f->busy;
+	__u64 *w;
 	int i;
 
+	if (!f)
+		return 0;
+	w = (__u64 *)&f->busy;
 	for (i = 0; i < SG_LOCK_SPINS; i++) {
 		__u64 old = *(volatile __u64 *)w;
 
@@ -251,6 +256,40 @@ __noinline int sg_track_new(struct sg_track_work *w)
 	return in_flows;
 }
 
+/*
+ * sg_flow_move: a handshake in sg_halfopen is complete; its record moves to
+ * sg_flows. The copy is taken with the flag held, so that no other CPU is
+ * halfway through a change of it, into the per-CPU work area, and inserted
+ * with busy = 0: the half-open entry's flag, ours or one another CPU holds,
+ * is never copied (a flag copied set would stay set for good). The
+ * half-open entry is then deleted with the flag still held and never
+ * touched again: its memory may be reused by the next insert at once, and
+ * a CPU still spinning on it gives up after SG_LOCK_SPINS and is counted.
+ * If another CPU moved the flow first, its record stays. Returns 1 if the
+ * flow is in sg_flows.
+ */
+__noinline int sg_flow_move(struct sg_track_work *w, struct sg_flow *f)
+{
+	struct sg_counters *c = sg_cnt();
+	int held, err;
+
+	if (!w || !f)
+		return 0;
+	held = sg_flow_lock(f);
+	if (!held)
+		sg_count(c, SG_CNT_LOCK_CONTENDED);
+	w->nf = *f;
+	w->nf.busy = 0;
+	err = bpf_map_update_elem(&sg_flows, &w->k, &w->nf, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		sg_flow_unlock(f, held);
+		sg_count(c, SG_LOSS_FLOW_FULL);
+		return 0;
+	}
+	bpf_map_delete_elem(&sg_halfopen, &w->k);
+	return 1;
+}
+
 /* The bulk of a flow: data and acks between two ESTABLISHED endpoints
  * (sg_flow_steady()). Coarse time is plenty for the idle timer, and cheaper. */
 static __always_inline void sg_track_steady(struct sg_flow *f, int lo, const struct sg_pkt *p,
@@ -359,17 +398,62 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 		sg_emit_out(c, &w->k, f, &w->out, w->seg.now);
 	sg_hs_observe(&w->k, f, &w->out);
 
-	if (halfopen && (ret & SG_STEP_ESTABLISHED)) {
-		/* handshake done: move to the flow table, out of the flood's reach */
-		/* (the copy carries busy = 0: the flag was released above) */
-		if (bpf_map_update_elem(&sg_flows, &w->k, f, BPF_ANY)) {
-			sg_count(c, SG_LOSS_FLOW_FULL);
-			return 0;
-		}
-		bpf_map_delete_elem(&sg_halfopen, &w->k);
-		return 1;
-	}
+	/* handshake done: move to the flow table, out of the flood's reach */
+	if (halfopen && (ret & SG_STEP_ESTABLISHED))
+		return sg_flow_move(w, f);
 	return !halfopen;
+}
+
+/*
+ * The sweeper's decision on one flow (struct sg_sweep_req, include/sg_flow.h),
+ * applied by the BPF_PROG_TYPE_SYSCALL program sg_sweep that user/track.c
+ * runs with BPF_PROG_TEST_RUN: with the flow's busy flag held, and only if
+ * the record is still the one the decision was made on. A deleted entry
+ * takes the flag with it (see sg_flow_move()).
+ */
+static __always_inline int sg_sweep_same(const struct sg_flow *f, const struct sg_sweep_req *r)
+{
+	return f->start_ns == r->seen.start_ns && f->state[0] == r->seen.state[0] &&
+	       f->state[1] == r->seen.state[1] && f->state_ms[0] == r->seen.state_ms[0] &&
+	       f->state_ms[1] == r->seen.state_ms[1] &&
+	       (!(r->check & SG_SWEEP_SAME_LAST) || f->last_ms == r->seen.last_ms);
+}
+
+static __always_inline int sg_sweep_commit(struct sg_sweep_req *r)
+{
+	struct sg_flow_key k;
+	struct sg_flow *f;
+	int halfopen = r->halfopen;
+
+	__builtin_memcpy(&k, &r->key, sizeof(k));
+	if (halfopen)
+		f = bpf_map_lookup_elem(&sg_halfopen, &k);
+	else
+		f = bpf_map_lookup_elem(&sg_flows, &k);
+	if (!f)
+		return SG_SWEEP_GONE;
+	if (!sg_flow_lock(f))
+		return SG_SWEEP_BUSY;
+	if (!sg_sweep_same(f, r)) {
+		sg_flow_unlock(f, 1);
+		return SG_SWEEP_CHANGED;
+	}
+	if (r->op == SG_SWEEP_DELETE) {
+		if (halfopen)
+			bpf_map_delete_elem(&sg_halfopen, &k);
+		else
+			bpf_map_delete_elem(&sg_flows, &k);
+		return SG_SWEEP_OK;
+	}
+	f->state[0] = r->want.state[0];
+	f->state[1] = r->want.state[1];
+	f->state_ms[0] = r->want.state_ms[0];
+	f->state_ms[1] = r->want.state_ms[1];
+	f->close_side = r->want.close_side;
+	f->close_how = r->want.close_how;
+	f->flags |= r->want.flags & SG_F_ALERTED;
+	sg_flow_unlock(f, 1);
+	return SG_SWEEP_OK;
 }
 
 #endif /* SG_TRACK_H */

@@ -66,7 +66,7 @@ int sg_xdp(struct xdp_md *ctx)
 	int res, known, verdict;
 
 	sg_count(c, SG_CNT_PACKETS);
-	res = sg_parse(data, data_end, &p);
+	res = sg_parse(data, data_end, data_end - data, &p);
 	if (res == SG_P_MALFORMED) {
 		sg_count(c, SG_CNT_MALFORMED);
 		return XDP_PASS;
@@ -96,6 +96,8 @@ int sg_xdp(struct xdp_md *ctx)
 		return XDP_TX;
 	case SG_SP_DROP:
 		return XDP_DROP;
+	case SG_SP_PASS:
+		return XDP_PASS;
 	case SG_SP_COOKIE_OK:
 		/* a connection the tracker does not keep is remembered apart */
 		if (!sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE))
@@ -116,6 +118,10 @@ int sg_tc_ingress(struct __sk_buff *skb)
 	return sg_synproxy_tc(skb);
 }
 
+/* What the parser may read of a frame: Ethernet, two VLAN tags, IPv4 with
+ * options or IPv6 with small extension headers, TCP with options. */
+#define SG_HDRS_MAX	256
+
 SEC("tc")
 int sg_tc_egress(struct __sk_buff *skb)
 {
@@ -123,11 +129,38 @@ int sg_tc_egress(struct __sk_buff *skb)
 	void *data_end = (void *)(long)skb->data_end;
 	struct sg_counters *c = sg_cnt();
 	struct sg_pkt p;
+	__u32 len = skb->len, lin = data_end - data;
+	int res;
 
 	sg_count(c, SG_CNT_EGRESS);
-	if (sg_parse(data, data_end, &p) != SG_P_TCP)
+	res = sg_parse(data, data_end, len, &p);
+	/* Headers past the linear part of the skb (a packet socket's TX ring,
+	 * a driver with a short head, another program's work): pull them in
+	 * (the bytes stay as they are) and parse again. The kernel's own TCP
+	 * segments have their headers linear and never get here. */
+	if (res == SG_P_MALFORMED && len > lin && lin < SG_HDRS_MAX) {
+		if (bpf_skb_pull_data(skb, len < SG_HDRS_MAX ? len : SG_HDRS_MAX)) {
+			sg_count(c, SG_CNT_EGRESS_PULL_FAIL);
+			return TC_ACT_OK;
+		}
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		res = sg_parse(data, data_end, skb->len, &p);
+	}
+	if (res != SG_P_TCP)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
 	sg_track_xdp(&p, c, SG_TRACK_EGRESS);
 	return TC_ACT_OK;
+}
+
+/*
+ * The userspace sweeper's writes (user/track.c): expiries and alert flags
+ * applied under each flow's busy flag. Run with BPF_PROG_TEST_RUN; loaded
+ * by the sweeper on its own ("?": not with the other programs).
+ */
+SEC("?syscall")
+int sg_sweep(struct sg_sweep_req *r)
+{
+	return sg_sweep_commit(r);
 }

@@ -747,4 +747,37 @@ SG_INLINE int sg_flow_expire(struct sg_flow *f, __u64 now_ns, __u64 time_wait_ns
 	       sg__idle_state(f->state[SG_SIDE_SERVER]);
 }
 
+/*
+ * The sweeper's decision on one flow, applied by the BPF program sg_sweep
+ * (bpf/sg_track.h, run with BPF_PROG_TEST_RUN) under the flow's busy flag:
+ * userspace has no compare-and-swap on a map value, and between the
+ * sweeper's read and its write BPF may have reopened or moved the flow.
+ * The decision is applied only if the live record is still the one it was
+ * made on: same incarnation (start_ns), same states entered at the same
+ * times (state_ms), and with SG_SWEEP_SAME_LAST (a timer fired) no segment
+ * since (last_ms). An update writes only what the sweeper changes (states,
+ * state_ms, close_side/close_how, the SG_F_ALERTED flag), never the
+ * counters BPF keeps moving without the flag.
+ */
+#define SG_SWEEP_UPDATE		0	/* op: apply want's states and SG_F_ALERTED */
+#define SG_SWEEP_DELETE		1	/* op: the flow is over, delete it */
+#define SG_SWEEP_SAME_LAST	0x1	/* check: last_ms must be unchanged too */
+
+enum sg_sweep_res {
+	SG_SWEEP_OK = 0,	/* applied */
+	SG_SWEEP_GONE,		/* no such entry any more (moved, deleted) */
+	SG_SWEEP_CHANGED,	/* the record changed since it was read: nothing done */
+	SG_SWEEP_BUSY,		/* its busy flag stayed taken: nothing done */
+};
+
+struct sg_sweep_req {
+	struct sg_flow_key key;
+	struct sg_flow seen;	/* the record as the sweeper read it */
+	struct sg_flow want;	/* the record as the sweeper decided it */
+	__u32 op;		/* SG_SWEEP_UPDATE / SG_SWEEP_DELETE */
+	__u32 check;		/* SG_SWEEP_SAME_LAST */
+	__u32 halfopen;		/* 1: the entry is in sg_halfopen, 0: in sg_flows */
+	__u32 pad;
+};
+
 #endif /* SG_FLOW_H */

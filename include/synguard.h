@@ -96,6 +96,7 @@ enum sg_counter {
 	SG_CNT_COOKIE_VALID,
 	SG_CNT_COOKIE_HANDOFF,	/* TC ingress: bpf_sk_assign_tcp_reqsk() succeeded */
 	SG_CNT_HANDOFF_FAIL,	/* TC ingress: handoff failed, packet left to the kernel */
+	SG_CNT_BAD_CSUM,	/* a SYN to answer with a bad IPv4 or TCP checksum: passed untouched */
 	/* drop reasons */
 	SG_DROP_COOKIE_BAD,	/* ACK to a protected port, no socket, bad cookie */
 	/* tracking losses: nothing lost silently */
@@ -108,6 +109,7 @@ enum sg_counter {
 	SG_CNT_RST_IGNORED,	/* RST outside the window: changed nothing */
 	SG_CNT_FILTERED,	/* TCP segments skipped by the -p/-4/-6/address filters */
 	SG_CNT_LOCK_CONTENDED,	/* a flow stayed busy on another CPU: updated without the flag */
+	SG_CNT_EGRESS_PULL_FAIL, /* TC egress: headers past the linear part could not be pulled in */
 	SG_CNT_MAX,
 };
 

@@ -168,6 +168,7 @@ static const char *const counter_names[SG_CNT_MAX] = {
 	[SG_CNT_COOKIE_VALID] = "cookies_valid",
 	[SG_CNT_COOKIE_HANDOFF] = "handoffs",
 	[SG_CNT_HANDOFF_FAIL] = "handoff_failed",
+	[SG_CNT_BAD_CSUM] = "bad_checksum",
 	[SG_DROP_COOKIE_BAD] = "drop_bad_cookie",
 	[SG_LOSS_RINGBUF] = "lost_events",
 	[SG_LOSS_FLOW_FULL] = "lost_flows",
@@ -178,6 +179,7 @@ static const char *const counter_names[SG_CNT_MAX] = {
 	[SG_CNT_RST_IGNORED] = "rst_ignored",
 	[SG_CNT_FILTERED] = "filtered",
 	[SG_CNT_LOCK_CONTENDED] = "flow_contended",
+	[SG_CNT_EGRESS_PULL_FAIL] = "egress_pull_failed",
 };
 
 static const char *const alert_names[] = {

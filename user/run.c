@@ -204,20 +204,66 @@ static int netns_removed(const struct netns_name *nn)
 	return nn->path[0] && (stat(nn->path, &st) || st.st_dev != nn->dev || st.st_ino != nn->ino);
 }
 
+/* 1 if the kernel's verifier accepts a 64-bit BPF_CMPXCHG (Linux 5.12):
+ * a program that swaps a stack slot. libbpf has no probe for instructions. */
+static int probe_cmpxchg(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		{ .code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1, .off = -8,
+		  .imm = BPF_CMPXCHG },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 2 /* XDP_PASS */ },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns, sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/*
+ * What the programs need of the kernel, each probed: one line naming what
+ * is missing and the kernel it takes, rather than a verifier log at load.
+ * (--mode protect/auto's kfunc is checked by the cookie controller.)
+ */
 static int check_kernel(void)
 {
+	struct {
+		const char *what, *version;
+		int ok;
+	} f[] = {
+		{ "BPF ring buffers", "5.8", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0 },
+		{ "the bpf_ktime_get_coarse_ns() helper", "5.11",
+		  libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL) > 0 },
+		{ "64-bit BPF atomic compare-and-exchange", "5.12", probe_cmpxchg() },
+		{ "BPF syscall programs", "5.14", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) > 0 },
+		{ "the bpf_loop() helper", "5.17", libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_loop, NULL) > 0 },
+	};
+	const char *need = NULL;
+	char line[512];
+	size_t n = 0;
 	struct stat st;
 
 	if (stat("/sys/kernel/btf/vmlinux", &st)) {
 		fprintf(stderr, "synguard: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
-				"CO-RE needs CONFIG_DEBUG_INFO_BTF=y (kernel >= 5.8 built with BTF)\n");
+				"CO-RE needs CONFIG_DEBUG_INFO_BTF=y (kernel >= 5.17 built with BTF)\n");
 		return -ENOTSUP;
 	}
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) <= 0) {
-		fprintf(stderr, "synguard: this kernel lacks BPF ring buffers (needs >= 5.8)\n");
-		return -ENOTSUP;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i].ok)
+			continue;
+		n += snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0, "%s%s (%s)", need ? ", " : "",
+			      f[i].what, f[i].version);
+		need = f[i].version;	/* (the table is in version order) */
 	}
-	return 0;
+	if (!need)
+		return 0;
+	fprintf(stderr, "synguard: this kernel lacks %s: needs kernel >= %s\n", line, need);
+	return -ENOTSUP;
 }
 
 static void print_start(struct sg_out *out, const struct sg_config *cfg, const struct sg_attach *at)

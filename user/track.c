@@ -23,6 +23,8 @@
 
 struct sg_tracker {
 	struct sg_track_maps m;
+	struct bpf_object *sweep_obj;	/* sg_sweep only, on the maps in m */
+	int sweep_fd;			/* sg_sweep: applies the sweep's writes */
 	struct sg_config cfg;
 	struct sg_out *out;
 	__u64 last_sweep, last_rate;
@@ -34,6 +36,8 @@ struct sg_tracker {
 	struct sg_track_counts pub;	/* the last complete sweep */
 	__u64 expired;			/* flows closed by timers */
 	__u64 alerts;
+	void (*sweep_hook)(void *arg, int fd);	/* tests only */
+	void *sweep_hook_arg;
 };
 
 int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
@@ -78,8 +82,29 @@ static void alert(struct sg_tracker *t, __u32 kind, __u32 value, __u16 dport, __
 }
 
 /*
+ * Apply the sweep's decision on one flow (include/sg_flow.h: struct
+ * sg_sweep_req) through sg_sweep, under the flow's busy flag: the read and
+ * the decision are not atomic, and BPF may reopen, move or change the flow
+ * in between; a write from here would then delete or overwrite it with a
+ * stale copy. Returns enum sg_sweep_res, or -1 if the program did not run.
+ */
+static int sweep_commit(struct sg_tracker *t, const struct sg_flow_key *k, const struct sg_flow *seen,
+			const struct sg_flow *want, __u32 op, __u32 check, bool halfopen)
+{
+	struct sg_sweep_req r = { .key = *k, .seen = *seen, .want = *want, .op = op, .check = check,
+				  .halfopen = halfopen };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &r, .ctx_size_in = sizeof(r));
+
+	if (bpf_prog_test_run_opts(t->sweep_fd, &o))
+		return -1;
+	return (int)o.retval;
+}
+
+/*
  * One pass over a flow table: timers, CLOSE_WAIT alerts, counts by state.
- * Keys are collected first, then visited, so deleting while walking is safe.
+ * Keys and values are read first (a snapshot), then each flow is decided
+ * on its copy; what the decision changes is written through sweep_commit()
+ * and reported only once written.
  */
 static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
 {
@@ -114,25 +139,58 @@ static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
 			break; /* (a table changing under us: the next sweep sees the rest) */
 		n += cnt;
 	}
+	if (t->sweep_hook)
+		t->sweep_hook(t->sweep_hook_arg, fd);
 
 	for (size_t i = 0; i < n; i++) {
 		struct sg_flow f = vals[i];
 		struct sg_fsm_out out;
-		bool dirty = false;
-		int done;
+		struct sg_event alert_ev;
+		bool alerted = false;
+		int done, res;
 
 		done = sg_flow_expire(&f, now, (__u64)cfg->time_wait * NS, (__u64)cfg->half_open * NS,
 				      (__u64)cfg->idle * NS, &out);
+		for (int s = 0; s < 2 && !done; s++) {
+			__u64 entered = f.start_ns + (__u64)f.state_ms[s] * 1000000;
+
+			if (f.state[s] == SG_CLOSE_WAIT && !(f.flags & SG_F_ALERTED) && now > entered &&
+			    now - entered >= (__u64)cfg->close_wait_alert * NS) {
+				struct sg_tr tr = { .side = s, .from = SG_CLOSE_WAIT, .to = SG_CLOSE_WAIT };
+
+				/* the flow's addresses, in alert form */
+				memset(&alert_ev, 0, sizeof(alert_ev));
+				sg_flow_event(&alert_ev, &keys[i], &f, &tr, now);
+				alert_ev.type = SG_EV_ALERT;
+				memset(&alert_ev.rtt_syn_us, 0, sizeof(alert_ev) - offsetof(struct sg_event, rtt_syn_us));
+				alert_ev.alert = SG_ALERT_CLOSE_WAIT;
+				alert_ev.value = (__u32)((now - entered) / NS);
+				f.flags |= SG_F_ALERTED;
+				alerted = true;
+			}
+		}
+		if (done || out.n || alerted) {
+			/* a timer's decision holds only if no segment came since */
+			res = sweep_commit(t, &keys[i], &vals[i], &f, done ? SG_SWEEP_DELETE : SG_SWEEP_UPDATE,
+					   out.n ? SG_SWEEP_SAME_LAST : 0, halfopen);
+			if (res == SG_SWEEP_GONE)
+				continue;
+			if (res != SG_SWEEP_OK) {
+				/* changed or busy: decided again at the next sweep */
+				f = vals[i];
+				done = 0;
+				out.n = 0;
+				alerted = false;
+			}
+		}
 		for (int k = 0; k < out.n; k++) {
 			struct sg_event e = {};
 
 			sg_flow_event(&e, &keys[i], &f, &out.tr[k], now);
 			if (!(f.flags & SG_F_QUIET))
 				sg_out_event(t->out, &e);
-			dirty = true;
 		}
 		if (done) {
-			bpf_map_delete_elem(fd, &keys[i]);
 			if (out.n > 0) {
 				pthread_mutex_lock(&t->lock);
 				t->expired++;
@@ -140,36 +198,17 @@ static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
 			}
 			continue;
 		}
-		for (int s = 0; s < 2; s++) {
-			__u64 entered = f.start_ns + (__u64)f.state_ms[s] * 1000000;
-
+		if (alerted) {
+			pthread_mutex_lock(&t->lock);
+			t->alerts++;
+			pthread_mutex_unlock(&t->lock);
+			sg_out_event(t->out, &alert_ev);
+		}
+		for (int s = 0; s < 2; s++)
 			if (f.state[s] < SG_STATE_MAX) {
 				t->cur.states[f.state[s]]++;
 				t->cur.side_states[s][f.state[s]]++;
 			}
-			if (f.state[s] == SG_CLOSE_WAIT && !(f.flags & SG_F_ALERTED) && now > entered &&
-			    now - entered >= (__u64)cfg->close_wait_alert * NS) {
-				struct sg_event e = {};
-				struct sg_tr tr = { .side = s, .from = SG_CLOSE_WAIT, .to = SG_CLOSE_WAIT };
-
-				/* the flow's addresses, in alert form */
-				sg_flow_event(&e, &keys[i], &f, &tr, now);
-				e.type = SG_EV_ALERT;
-				memset(&e.rtt_syn_us, 0, sizeof(e) - offsetof(struct sg_event, rtt_syn_us));
-				e.alert = SG_ALERT_CLOSE_WAIT;
-				e.value = (__u32)((now - entered) / NS);
-				pthread_mutex_lock(&t->lock);
-				t->alerts++;
-				pthread_mutex_unlock(&t->lock);
-				sg_out_event(t->out, &e);
-				f.flags |= SG_F_ALERTED;
-				dirty = true;
-			}
-		}
-		if (dirty) {
-			f.busy = 0; /* never write back a flag a CPU held while we read */
-			bpf_map_update_elem(fd, &keys[i], &f, BPF_EXIST);
-		}
 		if (halfopen)
 			t->cur.halfopen++;
 		else
@@ -278,24 +317,90 @@ void sg_tracker_tick(struct sg_tracker *t, __u64 now)
 	t->last_rate = now;
 }
 
+/*
+ * The sweeper's BPF program, sg_sweep (bpf/synguard.bpf.c), from the object
+ * the skeleton embeds: a bpf_object of its own in which only sg_sweep is
+ * loaded, on the two flow tables the tracker was given (any map of the
+ * right layout: the programs' own, or a test's); of the other maps only the
+ * small .rodata is created.
+ */
+static int sweep_load(struct sg_tracker *t)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "synguard_sweep");
+	struct bpf_program *p, *prog = NULL;
+	const void *elf;
+	struct bpf_map *m;
+	size_t sz;
+	int err;
+
+	elf = synguard_bpf__elf_bytes(&sz);
+	t->sweep_obj = bpf_object__open_mem(elf, sz, &oo);
+	if (!t->sweep_obj)
+		return -errno;
+	bpf_object__for_each_program(p, t->sweep_obj) {
+		bool it = !strcmp(bpf_program__name(p), "sg_sweep");
+
+		bpf_program__set_autoload(p, it);
+		if (it)
+			prog = p;
+	}
+	if (!prog)
+		return -ENOENT;
+	bpf_object__for_each_map(m, t->sweep_obj) {
+		const char *name = bpf_map__name(m);
+
+		if (!strcmp(name, "sg_flows"))
+			err = bpf_map__reuse_fd(m, t->m.flows);
+		else if (!strcmp(name, "sg_halfopen"))
+			err = bpf_map__reuse_fd(m, t->m.halfopen);
+		else if (!bpf_map__is_internal(m))	/* (.rodata: libbpf binds it to every program) */
+			err = bpf_map__set_autocreate(m, false);
+		else
+			err = 0;
+		if (err)
+			return err;
+	}
+	err = bpf_object__load(t->sweep_obj);
+	if (err)
+		return err;
+	t->sweep_fd = bpf_program__fd(prog);
+	return 0;
+}
+
 struct sg_tracker *sg_tracker_new(const struct sg_track_maps *maps, const struct sg_config *cfg,
 				  struct sg_out *out)
 {
 	struct sg_tracker *t = calloc(1, sizeof(*t));
+	int err;
 
 	if (!t)
 		return NULL;
 	t->m = *maps;
 	t->cfg = *cfg;
 	t->out = out;
+	t->sweep_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
+	err = sweep_load(t);
+	if (err) {
+		fprintf(stderr, "synguard: loading the sweeper's BPF program (sg_sweep) failed: %s\n",
+			strerror(err < 0 ? -err : err));
+		sg_tracker_free(t);
+		return NULL;
+	}
 	return t;
+}
+
+void sg_tracker_set_sweep_hook(struct sg_tracker *t, void (*fn)(void *arg, int fd), void *arg)
+{
+	t->sweep_hook = fn;
+	t->sweep_hook_arg = arg;
 }
 
 void sg_tracker_free(struct sg_tracker *t)
 {
 	if (!t)
 		return;
+	bpf_object__close(t->sweep_obj);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

@@ -55,4 +55,8 @@ void sg_tracker_summary(struct sg_tracker *t);
 __u64 sg_tracker_alerts(struct sg_tracker *t);
 void sg_tracker_free(struct sg_tracker *t);
 
+/* Tests: fn(arg, fd) runs after a sweep has read the table fd and before it
+ * acts on what it read: the window in which BPF may change any flow. */
+void sg_tracker_set_sweep_hook(struct sg_tracker *t, void (*fn)(void *arg, int fd), void *arg);
+
 #endif /* SG_TRACK_USER_H */

@@ -283,6 +283,40 @@ test_cookie_ackflood() {
 	return 0
 }
 
+# ---- (c2) checksums: a damaged SYN is not answered; tx offload is fine ----
+# A SYN with a wrong TCP checksum (rawsend) goes to the kernel untouched,
+# which drops it (its InCsumErrors grows), counted as bad_checksum. Then
+# the client veth's transmit checksum offload on: its SYNs reach XDP with
+# a partial checksum (the pseudo-header's sum, CHECKSUM_PARTIAL), which the
+# kernel accepts: synguard answers them, every connection completes.
+ck_csum_errors() {
+	srv awk '/^Tcp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "InCsumErrors") c = i; h = 1 }
+			   else print $c }' /proc/net/snmp
+}
+
+test_cookie_checksums() {
+	local raw=$SG_ROOT/build/rawsend e0 out
+	[[ -x $raw ]] || skip "missing $raw (make)"
+	ck_setup
+	ck_server --listen 0.0.0.0
+	ck_sg_start 60 --mode protect --ports $CK_PORT
+	e0=$(ck_csum_errors)
+	cli "$raw" -i sgc0 --src $CLI4 --dst $SRV4 --sport 41234 --dport $CK_PORT --flags S --seq 1000 \
+		--dst-mac "$CK_SMAC" --bad-csum >/dev/null || fail "rawsend failed"
+	wait_until 3 test "$(ck_csum_errors)" -gt "$e0"
+	cli ethtool -K sgc0 tx on >/dev/null || fail "cannot turn tx checksum offload on for sgc0"
+	out=$(ck_client $SRV4 --count 10)
+	[[ $(ck_kv reply_ok "$out") == 10 ]] || fail "clients with tx checksum offload: $out"
+	sg_stop
+	echo "info: damaged SYN: bad_checksum=$(summary bad_checksum), kernel InCsumErrors +$(($(ck_csum_errors) - e0)); tx offload on: 10/10 connections, cookies_sent=$(summary cookies_sent) handoffs=$(summary handoffs)"
+	(($(summary bad_checksum) == 1)) || fail "bad_checksum $(summary bad_checksum), expected 1"
+	(($(summary cookies_sent) == 10)) || fail "cookies_sent $(summary cookies_sent): the damaged SYN answered, or offloaded ones not"
+	(($(summary handoffs) == 10)) || fail "handoffs $(summary handoffs) for 10 connections"
+	jq -e 'select(.type=="state" and .sport==41234)' "$TMPD/sg.out" >/dev/null &&
+		fail "the damaged SYN was tracked"
+	return 0
+}
+
 # ---- (d) closed ports still get RST (protect mode, no --ports) ----
 test_cookie_closed_port() {
 	local out t0 t1

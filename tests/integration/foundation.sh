@@ -61,6 +61,29 @@ test_refuses_bad_input() {
 	return 0
 }
 
+# A kernel without what the programs use: refused at start with one line
+# naming what is missing and the kernel it takes, nothing attached. The
+# older kernel is played by an LD_PRELOAD shim over bpf(2)
+# (tests/integration/oldkernel.c) that refuses exactly that feature.
+test_refuses_old_kernel() {
+	local lack want out rc
+	command -v gcc >/dev/null || skip "gcc not installed"
+	gcc -shared -fPIC -o "$TMPD/oldkernel.so" "$SG_ROOT/tests/integration/oldkernel.c" -ldl ||
+		fail "cannot build the oldkernel shim"
+	ns_setup
+	for lack in ringbuf:5.8 coarse:5.11 cmpxchg:5.12 syscall:5.14 loop:5.17 coarse,loop:5.17; do
+		want=${lack#*:} lack=${lack%:*}
+		out=$(srv env LD_PRELOAD="$TMPD/oldkernel.so" SG_FAKE_LACK=$lack timeout 30 "$SG" sgs0 2>&1); rc=$?
+		((rc == 1)) || fail "kernel without $lack: exit $rc: $out"
+		[[ $(wc -l <<<"$out") -eq 1 && $out == "synguard: this kernel lacks "*": needs kernel >= $want" ]] ||
+			fail "kernel without $lack: expected one line ending 'needs kernel >= $want', got: $out"
+		info "$lack: $out"
+	done
+	[[ $(srv env LD_PRELOAD="$TMPD/oldkernel.so" SG_FAKE_LACK=coarse,loop "$SG" sgs0 2>&1) == *"bpf_ktime_get_coarse_ns"*"bpf_loop"* ]] ||
+		fail "two features missing: both not named"
+	assert_detached
+}
+
 test_standalone_object_passes_traffic() {
 	ns_setup
 	ip -n sg_srv link set dev sgs0 xdp obj "$SG_ROOT/build/synguard.bpf.o" sec xdp ||

@@ -631,3 +631,30 @@ test_track_text_mode() {
 		{ cat "$TMPD/sg.txt"; fail "no server LAST_ACK -> CLOSED text line"; }
 	info "text: $line"
 }
+
+# ---- headers outside the skb's linear part (TC egress) ----------------------
+
+# The host sends segments whose skb holds only the Ethernet header in its
+# linear part (a packet socket's TX ring; a driver with a short head or
+# another program can leave the same): TC egress pulls the headers in and
+# tracks them like any other. A data segment from the server to a port
+# nobody uses, IPv4 and IPv6: each is a flow's first segment (midstream).
+test_track_egress_nonlinear_headers() {
+	local raw=$SG_ROOT/build/rawsend addr src cli sp=41001
+	[[ -x $raw ]] || skip "missing $raw (make)"
+	ns_setup
+	sg_start
+	for addr in 4 6; do
+		if [[ $addr == 4 ]]; then src=$SRV4 cli=$CLI4; else src=$SRV6 cli=$CLI6; fi
+		srv "$raw" -i sgs0 --src "$src" --dst "$cli" --sport 8099 --dport $sp --flags AP --seq 5000 \
+			--ack 7000 --payload 100 >/dev/null || fail "rawsend failed"
+		tr_wait 3 '.type=="state" and .sport==$sp and .cause=="midstream"' --argjson sp $sp ||
+			{ tr_dump; fail "IPv$addr segment with its headers past the linear part: not tracked"; }
+		sp=$((sp + 1))
+	done
+	sg_stop
+	expect_eq "$(tr_jq -r 'select(.type=="state" and .cause=="midstream") | "\(.family) \(.side)"' | sort | paste -sd, -)" \
+		"4 client,4 server,6 client,6 server" "midstream lines of the two flows"
+	expect_eq "$(summary egress_pull_failed)" 0 "egress_pull_failed"
+	info "egress_tcp=$(summary egress_tcp): headers pulled in, both flows tracked"
+}

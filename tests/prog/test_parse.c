@@ -83,6 +83,15 @@ static const struct parse_case cases[] = {
 	  .counted = { SG_CNT_MALFORMED } },
 	{ "IPv4 total length < headers", 4, .set = { { IP(3), 24 } },
 	  .counted = { SG_CNT_MALFORMED } },
+	/* the SYN's 40 bytes are padded to a 60-byte frame: 46 bytes from the IP header on */
+	{ "IPv4 total length 1 past the frame", 4, .set = { { IP(3), 47 } },
+	  .counted = { SG_CNT_MALFORMED } },
+	{ "IPv4 total length 65535, frame 60", 4, .set = { { IP(2), 0xff }, { IP(3), 0xff } },
+	  .counted = { SG_CNT_MALFORMED } },
+	{ "IPv4 total length to the frame's end", 4, .set = { { IP(3), 46 } },
+	  .counted = { SG_CNT_TCP, SG_CNT_SYN } },
+	{ "IPv6 payload length 1 past the frame", 6, .set = { { IP(5), 21 } },
+	  .counted = { SG_CNT_MALFORMED } },
 	{ "truncated IPv6 header", 6, .cut = ETH + 30, .counted = { SG_CNT_MALFORMED } },
 	{ "IPv6 payload length < TCP header", 6, .set = { { IP(5), 8 } },
 	  .counted = { SG_CNT_MALFORMED } },
@@ -176,6 +185,16 @@ static void expect_egress(struct h_ctx *h)
 		      after[SG_CNT_EGRESS_TCP] - before[SG_CNT_EGRESS_TCP] == 1 &&
 		      after[SG_CNT_PACKETS] == before[SG_CNT_PACKETS],
 	      "TC egress: IPv4 SYN passes, counted as egress+egress_tcp");
+	/* the IP length past the frame: not TCP to us (the frame is the skb) */
+	frame[IP(3)] = 47;
+	h_counters(h, before);
+	err = h_run_tc(bpf_program__fd(h->skel->progs.sg_tc_egress), frame, len, &r);
+	h_counters(h, after);
+	CHECK(!err && r.retval == 0 && after[SG_CNT_EGRESS] - before[SG_CNT_EGRESS] == 1 &&
+		      after[SG_CNT_EGRESS_TCP] == before[SG_CNT_EGRESS_TCP] &&
+		      after[SG_CNT_EGRESS_PULL_FAIL] == before[SG_CNT_EGRESS_PULL_FAIL] &&
+		      r.out_len == (__u32)len && !memcmp(r.out, frame, len),
+	      "TC egress: IPv4 total length past the frame: passes untouched, not egress_tcp");
 }
 
 void test_parse(void)

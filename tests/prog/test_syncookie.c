@@ -472,6 +472,91 @@ static void test_passes(struct h_ctx *h)
 	}
 }
 
+/*
+ * A SYN is answered only if its checksums hold: one damaged on the way is
+ * passed to the kernel untouched (which drops it), counted as
+ * bad_checksum, and not tracked. A SYN from a local sender with transmit
+ * checksum offload (veth: CHECKSUM_PARTIAL) carries only the pseudo-header's
+ * sum in its checksum field, and is answered.
+ */
+enum damage { D_IP_CSUM, D_TCP_CSUM, D_SADDR, D_LAST_DATA_BYTE, D_PARTIAL };
+
+static void csum_case(struct h_ctx *h, const char *what, int family, __u32 payload, enum damage d)
+{
+	const char *cli = family == 6 ? "fd00::2" : "10.1.0.2", *srv = family == 6 ? "fd00::1" : "10.1.0.1";
+	struct h_pkt pk = { .family = family, .saddr = cli, .daddr = srv, .sport = 40123, .dport = port_open,
+			    .seq = 0x01020304, .flags = SG_TCP_SYN, .opts = h_linux_syn_opts, .optlen = 20,
+			    .payload = payload };
+	__u32 l3 = 14, l4 = l3 + (family == 6 ? 40 : 20), tcplen = 20 + 20 + payload;
+	__u64 b[SG_CNT_MAX], a[SG_CNT_MAX];
+	__u8 in[H_MAX_FRAME];
+	struct h_run r;
+	int len = h_build(&pk, in, sizeof(in)), rc, flows;
+
+	switch (d) {
+	case D_IP_CSUM:
+		in[l3 + 10] ^= 0x01;
+		break;
+	case D_TCP_CSUM:
+		in[l4 + 16] ^= 0x40;
+		break;
+	case D_SADDR:	/* a source address bit flipped, the IPv4 header checksum fixed up */
+		in[l3 + (family == 6 ? 8 + 15 : 12 + 3)] ^= 0x08;
+		if (family == 4) {
+			__u16 c;
+
+			in[l3 + 10] = in[l3 + 11] = 0;
+			c = h_csum_fold(h_csum_add(0, in + l3, 20));
+			in[l3 + 10] = c >> 8;
+			in[l3 + 11] = c & 0xff;
+		}
+		break;
+	case D_LAST_DATA_BYTE:
+		in[l4 + tcplen - 1] ^= 0x20;
+		break;
+	case D_PARTIAL: {	/* what a veth peer with tx offload sends */
+		__u32 sum = h_csum_add(0, in + l3 + (family == 6 ? 8 : 12), family == 6 ? 32 : 8) + 6 + tcplen;
+		__u16 c = (__u16)~h_csum_fold(sum);
+
+		in[l4 + 16] = c >> 8;
+		in[l4 + 17] = c & 0xff;
+		break;
+	}
+	}
+	map_clear(h->skel->maps.sg_halfopen);
+	h_counters(h, b);
+	rc = h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+	h_counters(h, a);
+	flows = bpf_map_get_next_key(bpf_map__fd(h->skel->maps.sg_halfopen), NULL, (__u8[64]){ 0 }) == 0;
+	if (d == D_PARTIAL) {
+		CHECK(!rc && r.retval == XDP_TX_ && a[SG_CNT_COOKIE_SENT] == b[SG_CNT_COOKIE_SENT] + 1 &&
+			      a[SG_CNT_BAD_CSUM] == b[SG_CNT_BAD_CSUM] && h_verify_csums(r.out, r.out_len) == 0,
+		      "    %s: answered (XDP_TX, SYN-ACK checksums valid)", what);
+		return;
+	}
+	CHECK(!rc && r.retval == XDP_PASS_ && r.out_len == (__u32)len && !memcmp(r.out, in, len),
+	      "    %s: XDP_PASS, untouched (retval %u)", what, r.retval);
+	CHECK(a[SG_CNT_BAD_CSUM] == b[SG_CNT_BAD_CSUM] + 1 && a[SG_CNT_COOKIE_SENT] == b[SG_CNT_COOKIE_SENT] &&
+		      a[SG_CNT_SYN] == b[SG_CNT_SYN] + 1 && !flows,
+	      "    %s: bad_checksum +1, no cookie, not tracked", what);
+}
+
+static void test_csums(struct h_ctx *h)
+{
+	printf("  SYN checksums:\n");
+	csum_case(h, "IPv4 header checksum wrong", 4, 0, D_IP_CSUM);
+	csum_case(h, "IPv4 TCP checksum wrong", 4, 0, D_TCP_CSUM);
+	csum_case(h, "IPv4 source address damaged (header checksum fixed up)", 4, 0, D_SADDR);
+	csum_case(h, "IPv4 TFO SYN, 1000 bytes, last data byte damaged", 4, 1000, D_LAST_DATA_BYTE);
+	csum_case(h, "IPv4 TFO SYN, 333 bytes (odd), last data byte damaged", 4, 333, D_LAST_DATA_BYTE);
+	csum_case(h, "IPv6 TCP checksum wrong", 6, 0, D_TCP_CSUM);
+	csum_case(h, "IPv6 source address damaged", 6, 0, D_SADDR);
+	csum_case(h, "IPv6 TFO SYN, 77 bytes, last data byte damaged", 6, 77, D_LAST_DATA_BYTE);
+	csum_case(h, "IPv4 SYN with a partial checksum (tx offload)", 4, 0, D_PARTIAL);
+	csum_case(h, "IPv6 SYN with a partial checksum (tx offload)", 6, 0, D_PARTIAL);
+	csum_case(h, "IPv4 TFO SYN, 100 bytes, partial checksum", 4, 100, D_PARTIAL);
+}
+
 static void test_tc(struct h_ctx *h)
 {
 	__u8 o[12], in[H_MAX_FRAME];
@@ -556,6 +641,11 @@ void test_syncookie(void)
 		{ "IPv4 SYN, no timestamps", 4, 0, o_nots, sizeof(o_nots), 0, 1, 0, 1, 1, 1460, 7 },
 		{ "IPv4 SYN with 100 bytes of data (TFO): answered, data cut", 4, 0, h_linux_syn_opts, 20,
 		  100, 1, 1, 1, 1, 1460, 7, 0x12345678 },
+		{ "IPv4 SYN with 1400 bytes of data (TFO; checksum over 5 blocks and a tail)", 4, 0,
+		  h_linux_syn_opts, 20, 1400, 1, 1, 1, 1, 1460, 7, 0x12345678 },
+		{ "IPv4 SYN with 333 bytes of data (TFO; odd length)", 4, 0, h_linux_syn_opts, 20, 333, 1, 1,
+		  1, 1, 1460, 7, 0x12345678 },
+		{ "IPv6 SYN with 1 byte of data (TFO)", 6, 0, o_mss, 4, 1, 1, 0, 0, 0, 1460 },
 		{ "IPv6 SYN, full Linux set", 6, 0, h_linux_syn_opts, 20, 0, 1, 1, 1, 1, 1460, 7,
 		  0x12345678 },
 		{ "IPv6 SYN, no options", 6, 0, NULL, 0, 0, 0, 0, 0, 0 },
@@ -601,6 +691,7 @@ void test_syncookie(void)
 			test_acks(h);
 			test_established(h);
 			test_passes(h);
+			test_csums(h);
 			test_tc(h);
 			test_one_handoff(h, "tracked");
 			if (getenv("SG_BENCH"))

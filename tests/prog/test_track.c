@@ -1086,6 +1086,95 @@ static void sc_halfopen_full(void)
 	h_close(&H);
 }
 
+/*
+ * The handshake completes while another CPU holds the half-open entry's
+ * busy flag (set here by hand): the record moved into sg_flows must not
+ * carry the flag, or every later state change on the flow would find it
+ * taken for good.
+ */
+static void sc_move_busy(void)
+{
+	const struct flow *fl = &F4;
+	__u32 c = 5000, s = 9000;
+	struct sg_flow_key k;
+	struct sg_flow v;
+	__u64 contended;
+
+	printf(" handshake done while the half-open entry's busy flag is held\n");
+	if (open_skel(NULL, NULL))
+		return;
+	C(fl, fS, c, 0, 0);
+	S(fl, fS | fA, s, c + 1, 0);
+	flow_key(fl, &k);
+	CHECK(!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_halfopen), &k, &v), "half-open entry");
+	v.busy = 1;
+	bpf_map_update_elem(bpf_map__fd(H.skel->maps.sg_halfopen), &k, &v, BPF_EXIST);
+	C(fl, fA, c + 1, s + 1, 0);
+	expect_events(fl, "handshake", "client:CLOSED>SYN_SENT:SYN, server:LISTEN>SYN_RCVD:SYN-ACK, "
+				       "client:SYN_SENT>ESTABLISHED:SYN-ACK, server:SYN_RCVD>ESTABLISHED:ACK");
+	expect_map(fl, "handshake done", IN_FLOWS, SG_ESTABLISHED, SG_ESTABLISHED);
+	get_flow(fl, &v);
+	CHECK(v.busy == 0, "sg_flows entry: busy 0 (got %u)", v.busy);
+	contended = cnt(SG_CNT_LOCK_CONTENDED);
+	C(fl, fF | fA, c + 1, s + 1, 0);
+	expect_events(fl, "client FIN", "client:ESTABLISHED>FIN_WAIT_1:FIN");
+	CHECK(cnt(SG_CNT_LOCK_CONTENDED) == contended,
+	      "the next state change takes the flag: flow_contended unchanged (%llu -> %llu)",
+	      (unsigned long long)contended, (unsigned long long)cnt(SG_CNT_LOCK_CONTENDED));
+	end_scenario("busy flag at the move");
+}
+
+/*
+ * Ethernet padding: a 40-byte IPv4/TCP segment travels in a 60-byte frame
+ * (the minimum), whatever the padding bytes hold. The payload length comes
+ * from the IP length: padding is neither data (bytes, a SYN's TFO flag) nor
+ * a sequence-space advance (retransmissions).
+ */
+static void sc_padding(void)
+{
+	const struct flow *fl = &F4;
+	__u32 c = 777, s = 999;
+	__u8 buf[H_MAX_FRAME];
+	struct h_run r;
+	struct sg_flow v;
+	int n, ok = 1;
+
+	printf(" Ethernet padding (60-byte frames, garbage in the padding)\n");
+	if (open_skel(NULL, NULL))
+		return;
+	/* each frame: built, padding filled with 0xa5, then sent */
+#define PADDED(from_client, flags, seq, ack)							\
+	do {											\
+		n = build(fl, from_client, flags, seq, ack, 0, buf);				\
+		ok &= n == 60;									\
+		memset(buf + 54, 0xa5, 6);							\
+		if (from_client)								\
+			ok &= !h_run_xdp(bpf_program__fd(H.skel->progs.sg_xdp), buf, n, &r) &&	\
+			      r.retval == XDP_PASS;						\
+		else										\
+			ok &= !h_run_tc(bpf_program__fd(H.skel->progs.sg_tc_egress), buf, n, &r) && \
+			      r.retval == 0;							\
+	} while (0)
+	PADDED(1, fS, c, 0);
+	get_flow(fl, &v);
+	CHECK(ok && !(v.flags & SG_F_TFO) && v.bytes[SG_SIDE_CLIENT] == 0,
+	      "SYN in a 60-byte frame: payload 0 (no TFO flag, 0 bytes; got flags 0x%x, %u bytes)", v.flags,
+	      v.bytes[SG_SIDE_CLIENT]);
+	PADDED(0, fS | fA, s, c + 1);
+	PADDED(1, fA, c + 1, s + 1);
+	PADDED(1, fA, c + 1, s + 1);
+	PADDED(0, fA, s + 1, c + 1);
+#undef PADDED
+	expect_events(fl, "handshake in padded frames",
+		      "client:CLOSED>SYN_SENT:SYN, server:LISTEN>SYN_RCVD:SYN-ACK, "
+		      "client:SYN_SENT>ESTABLISHED:SYN-ACK, server:SYN_RCVD>ESTABLISHED:ACK");
+	get_flow(fl, &v);
+	CHECK(ok && v.bytes[SG_SIDE_CLIENT] == 0 && v.bytes[SG_SIDE_SERVER] == 0 && cnt(SG_CNT_RETRANS) == 0,
+	      "pure ACKs in 60-byte frames: 0 bytes each way, no retransmission (got %u/%u, %llu)",
+	      v.bytes[0], v.bytes[1], (unsigned long long)cnt(SG_CNT_RETRANS));
+	h_close(&H);
+}
+
 /* ---- per-packet cost ------------------------------------------------------ */
 
 static int cmp_u32(const void *a, const void *b)
@@ -1179,6 +1268,8 @@ void test_track(void)
 	sc_filter_addr();
 	sc_flood();
 	sc_halfopen_full();
+	sc_move_busy();
+	sc_padding();
 	bench();
 
 	if (pinned)

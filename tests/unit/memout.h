@@ -36,10 +36,16 @@ static inline int mem_count(const char *needle)
 
 static inline void mem_clear(void)
 {
+	static size_t seen;	/* the most the stream ever held */
+
 	fflush(mem_f);
-	rewind(mem_f);
+	if (mem_len > seen)
+		seen = mem_len;
+	/* all of it: after a rewind, a shorter write leaves the old tail behind */
 	if (mem_buf)
-		mem_buf[0] = '\0';
+		memset(mem_buf, 0, seen);
+	rewind(mem_f);
+	mem_len = 0;
 }
 
 static inline void mem_close(struct sg_out *o)

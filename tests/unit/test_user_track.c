@@ -3,7 +3,9 @@
  * test_user_track.c - the tracker's userspace object (user/track.c) driven
  * by a fake clock over real BPF maps of the programs' layout: the sweeper's
  * timers (TIME_WAIT 2MSL, half-open, idle), the alerts and their hysteresis
- * (SYN flood start/end, CLOSE_WAIT and TIME_WAIT pile-ups), loss events.
+ * (SYN flood start/end, CLOSE_WAIT and TIME_WAIT pile-ups), loss events;
+ * and the sweeper's races with BPF: a flow BPF changes between the sweep's
+ * read and its decision is neither deleted nor overwritten.
  * Needs root (BPF maps); skipped otherwise.
  */
 #include <stdio.h>
@@ -66,6 +68,7 @@ static void put_flow(int fd, __u16 port, enum shape sh, __u64 start_ns)
 	struct sg_fsm_out o;
 	int lo = sg_flow_key_make(&k, 4, ca, sa, port, 80);	/* the client sends first */
 
+	memset(&f, 0, sizeof(f));	/* busy 0, as BPF inserts it */
 	sg_flow_init(&f, lo, SG_TCP_SYN, 100, 0, 0, 1000, start_ns, 0, &o);
 	if (sh != HALF_OPEN) {
 		sg_flow_segment(&f, 0, SG_TCP_SYN | SG_TCP_ACK, 500, 101, 0, 1000, start_ns, &o);
@@ -80,6 +83,21 @@ static void put_flow(int fd, __u16 port, enum shape sh, __u64 start_ns)
 		sg_flow_segment(&f, 0, SG_TCP_ACK, 501, 102, 0, 1000, start_ns, &o);
 	}
 	bpf_map_update_elem(fd, &k, &f, BPF_ANY);
+}
+
+static void key_of(__u16 port, struct sg_flow_key *k)
+{
+	__u32 ca[4] = { 0x0200000a }, sa[4] = { 0x0100000a };
+
+	sg_flow_key_make(k, 4, ca, sa, port, 80);
+}
+
+static int get(int fd, __u16 port, struct sg_flow *f)
+{
+	struct sg_flow_key k;
+
+	key_of(port, &k);
+	return bpf_map_lookup_elem(fd, &k, f);
 }
 
 static int entries(int fd)
@@ -224,6 +242,160 @@ static void test_alerts(struct sg_config *cfg, struct sg_out *out)
 	sg_tracker_free(t);
 }
 
+/*
+ * What BPF does to a flow in the sweep's window (the hook runs after the
+ * sweep read the table, before it acts), as the programs would do it: the
+ * state machine on the map's value, written back.
+ */
+enum race { RACE_NONE, RACE_REOPEN, RACE_SERVER_FIN, RACE_DATA, RACE_SERVER_DATA, RACE_BUSY };
+
+static struct {
+	enum race what;
+	__u16 port;
+	__u64 now;
+	int done;
+} race;
+
+static void race_hook(void *arg, int fd)
+{
+	struct sg_flow_key k;
+	struct sg_fsm_out o;
+	struct sg_flow f;
+
+	(void)arg;
+	key_of(race.port, &k);
+	if (race.what == RACE_NONE || bpf_map_lookup_elem(fd, &k, &f))
+		return;
+	switch (race.what) {
+	case RACE_REOPEN:	/* a new SYN on the tuple in TIME_WAIT (reuse) */
+		sg_flow_segment(&f, 1, SG_TCP_SYN, 7000, 0, 0, 1000, race.now, &o);
+		break;
+	case RACE_SERVER_FIN:	/* the server closes: CLOSE_WAIT -> LAST_ACK */
+		sg_flow_segment(&f, 0, SG_TCP_FIN | SG_TCP_ACK, 501, 102, 0, 1000, race.now, &o);
+		break;
+	case RACE_DATA:		/* a data segment (the flag-free steady path) */
+		sg_flow_count(&f, 1, 101, 10, 1000, race.now);
+		break;
+	case RACE_SERVER_DATA:	/* the server sends data in CLOSE_WAIT (no state change) */
+		sg_flow_segment(&f, 0, SG_TCP_ACK | SG_TCP_PSH, 501, 102, 100, 1000, race.now, &o);
+		break;
+	case RACE_BUSY:		/* a CPU is changing the flow's states right now */
+		f.busy = 1;
+		break;
+	default:
+		break;
+	}
+	bpf_map_update_elem(fd, &k, &f, BPF_EXIST);
+	race.what = RACE_NONE;
+	race.done = 1;
+}
+
+static void arm(enum race what, __u16 port, __u64 now)
+{
+	race.what = what;
+	race.port = port;
+	race.now = now;
+	race.done = 0;
+}
+
+static void test_races(struct sg_config *cfg, struct sg_out *out)
+{
+	struct sg_tracker *t = fresh(cfg, out);
+	struct sg_flow f;
+	__u64 B = T0;	/* each case's start; the tracker sweeps at most every 0.5 s */
+
+	printf("  the sweeper against BPF changing a flow after the sweep read it:\n");
+	sg_tracker_set_sweep_hook(t, race_hook, NULL);
+
+	/* TIME_WAIT expires, but a new SYN reopened the tuple meanwhile */
+	put_flow(m.flows, 43001, SERVER_TIME_WAIT, B);
+	arm(RACE_REOPEN, 43001, B + 61 * S);
+	sg_tracker_tick(t, B + 61 * S);
+	CHECK(race.done && !get(m.flows, 43001, &f) && f.state[SG_SIDE_CLIENT] == SG_SYN_SENT &&
+		      f.start_ns == B + 61 * S && !mem_count("\"cause\":\"timeout\""),
+	      "    2MSL over, tuple reopened by a new SYN meanwhile: the new flow is kept, no timeout line");
+	empty(m.flows);
+	mem_clear();
+	B += 10000 * S;
+
+	/* idle expiry, but a segment arrived meanwhile */
+	put_flow(m.flows, 43002, ESTABLISHED, B);
+	arm(RACE_DATA, 43002, B + 7201 * S);
+	sg_tracker_tick(t, B + 7201 * S);
+	CHECK(race.done && !get(m.flows, 43002, &f) && f.state[SG_SIDE_CLIENT] == SG_ESTABLISHED &&
+		      f.state[SG_SIDE_SERVER] == SG_ESTABLISHED && f.bytes[SG_SIDE_CLIENT] == 10 &&
+		      !mem_count("\"cause\":\"timeout\""),
+	      "    idle timeout, a data segment meanwhile: flow kept, ESTABLISHED, no timeout line");
+	empty(m.flows);
+	mem_clear();
+	B += 10000 * S;
+
+	/* CLOSE_WAIT alert (the flag is written back), the server closed meanwhile */
+	put_flow(m.flows, 43003, SERVER_CLOSE_WAIT, B);
+	arm(RACE_SERVER_FIN, 43003, B + 61 * S);
+	sg_tracker_tick(t, B + 61 * S);
+	CHECK(race.done && !get(m.flows, 43003, &f) && f.state[SG_SIDE_SERVER] == SG_LAST_ACK &&
+		      !(f.flags & SG_F_ALERTED) && !mem_count("close_wait_pileup"),
+	      "    CLOSE_WAIT alert due, the server sent its FIN meanwhile: LAST_ACK kept, no stale alert");
+	empty(m.flows);
+	mem_clear();
+	B += 10000 * S;
+
+	/* CLOSE_WAIT alert, the server sent data meanwhile: alert, counters kept */
+	put_flow(m.flows, 43004, SERVER_CLOSE_WAIT, B);
+	arm(RACE_SERVER_DATA, 43004, B + 61 * S);
+	sg_tracker_tick(t, B + 61 * S);
+	CHECK(race.done && !get(m.flows, 43004, &f) && f.state[SG_SIDE_SERVER] == SG_CLOSE_WAIT &&
+		      (f.flags & SG_F_ALERTED) && f.bytes[SG_SIDE_SERVER] == 100 &&
+		      mem_count("\"alert\":\"close_wait_pileup\"") == 1,
+	      "    CLOSE_WAIT alert, server data meanwhile: alerted, flag set, its 100 bytes not overwritten");
+	empty(m.flows);
+	mem_clear();
+	B += 10000 * S;
+
+	/* TIME_WAIT expires while a CPU holds the flow's busy flag */
+	put_flow(m.flows, 43005, SERVER_TIME_WAIT, B);
+	arm(RACE_BUSY, 43005, B + 61 * S);
+	sg_tracker_tick(t, B + 61 * S);
+	CHECK(race.done && !get(m.flows, 43005, &f) && f.state[SG_SIDE_SERVER] == SG_TIME_WAIT &&
+		      !mem_count("\"cause\":\"timeout\""),
+	      "    2MSL over while a CPU holds the flow's busy flag: left alone");
+	f.busy = 0;
+	{
+		struct sg_flow_key k;
+
+		key_of(43005, &k);
+		bpf_map_update_elem(m.flows, &k, &f, BPF_EXIST);
+	}
+	sg_tracker_tick(t, B + 62 * S);
+	CHECK(get(m.flows, 43005, &f) && mem_count("\"cause\":\"timeout\"") == 1,
+	      "    flag released: expired at the next sweep, one timeout line");
+	empty(m.flows);
+	mem_clear();
+	B += 10000 * S;
+
+	/* a half-open handshake expires, but the SYN-ACK came meanwhile */
+	put_flow(m.halfopen, 43006, HALF_OPEN, B);
+	arm(RACE_NONE, 0, 0);
+	{
+		struct sg_fsm_out o;
+		struct sg_flow_key k;
+
+		/* (no hook: the change is made between two sweeps, the second sees it) */
+		key_of(43006, &k);
+		bpf_map_lookup_elem(m.halfopen, &k, &f);
+		sg_flow_segment(&f, 0, SG_TCP_SYN | SG_TCP_ACK, 500, 101, 0, 1000, B + 29 * S, &o);
+		bpf_map_update_elem(m.halfopen, &k, &f, BPF_EXIST);
+	}
+	sg_tracker_tick(t, B + 31 * S);
+	CHECK(!get(m.halfopen, 43006, &f) && f.state[SG_SIDE_SERVER] == SG_SYN_RCVD,
+	      "    (control) a SYN-ACK 2 s before the sweep restarts the server's half-open timer");
+	empty(m.halfopen);
+	mem_clear();
+	sg_tracker_set_sweep_hook(t, NULL, NULL);
+	sg_tracker_free(t);
+}
+
 int main(void)
 {
 	struct sg_config cfg;
@@ -243,6 +415,7 @@ int main(void)
 	out = mem_out();
 	test_timers(&cfg, out);
 	test_alerts(&cfg, out);
+	test_races(&cfg, out);
 	mem_close(out);
 	return check_summary("user_track");
 }
