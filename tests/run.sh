@@ -65,7 +65,8 @@ elif [[ $(id -u) -ne 0 ]]; then
 	skipped=$((skipped + 1))
 else
 	# One integration run at a time on this machine (other checkouts
-	# included): the tests' namespaces have fixed names.
+	# included): the tests' namespaces have fixed names. (The tests do not
+	# inherit the lock: a process one leaves behind cannot hold it.)
 	exec 9>/run/lock/synguard-integration.lock
 	flock 9
 	for file in tests/integration/*.sh; do
@@ -74,7 +75,7 @@ else
 			[[ -n $pattern && $fn != *$pattern* && $file != *$pattern* ]] && continue
 			start=$(date +%s.%N)
 			out=$(timeout --kill-after=10 300 bash -c \
-				"set -u; source tests/integration/lib.sh; source '$file'; trap ns_cleanup EXIT; $fn" 2>&1)
+				"set -u; source tests/integration/lib.sh; source '$file'; trap ns_cleanup EXIT; $fn" 2>&1 9>&-)
 			rc=$?
 			secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
 			if ((rc == 0)); then
