@@ -58,7 +58,12 @@ ns_setup() {
 }
 
 ns_cleanup_ns() {
+	local pids
 	for ns in sg_srv sg_cli sg_fld; do
+		# whatever still runs in it (a server started in the background
+		# through srv/cli outlives the subshell that BG_PIDS knows)
+		pids=$(ip netns pids $ns 2>/dev/null)
+		[[ -n $pids ]] && kill -9 $pids 2>/dev/null
 		ip netns del $ns 2>/dev/null
 	done
 	return 0
