@@ -236,7 +236,7 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 
 int sg_run(const struct sg_config *cfg)
 {
-	struct sg_attach at = { .tc_egress_fd = -1, .tc_ingress_fd = -1 };
+	struct sg_attach at;
 	struct sg_out_opts oo = { .json = cfg->json, .quiet = cfg->quiet, .ts = cfg->ts_style };
 	struct ring_buffer *rb = NULL;
 	struct synguard_bpf *skel = NULL;
@@ -251,6 +251,8 @@ int sg_run(const struct sg_config *cfg)
 
 	verbose = cfg->verbose;
 	libbpf_set_print(libbpf_print);
+	sg_attach_init(&at);
+	at.xdp_mode = cfg->xdp_mode;
 
 	err = sg_check_iface(cfg->ifname, &at.ifindex);
 	if (err)
@@ -262,7 +264,7 @@ int sg_run(const struct sg_config *cfg)
 	}
 	if (check_kernel())
 		return 1;
-	if (sg_check_existing_xdp(at.ifindex, at.ifname, cfg->force))
+	if (sg_check_existing_xdp(&at, cfg->force))
 		return 1;
 	out = sg_out_new(stdout, &oo);
 	if (!out) {
@@ -314,13 +316,14 @@ int sg_run(const struct sg_config *cfg)
 		}
 	}
 
-	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp), cfg->xdp_mode, cfg->force);
+	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp));
 	if (err)
 		goto out;
 	err = sg_attach_tc(&at, bpf_program__fd(skel->progs.sg_tc_egress),
 			   cfg->mode == SG_MODE_MONITOR ? -1 : bpf_program__fd(skel->progs.sg_tc_ingress));
 	if (err)
 		goto out;
+	sg_attach_commit(&at, false);
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, out, NULL);
 	if (!rb) {
