@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <net/if.h>
@@ -23,6 +24,7 @@
 #include "cookie.h"
 #include "counters.h"
 #include "output.h"
+#include "owner.h"
 #include "run.h"
 #include "track.h"
 #include "synguard.skel.h"
@@ -234,9 +236,30 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 	sg_out_flush(out);
 }
 
+/* The owner lock's description, for `synguard status` (key=value lines). */
+static void describe_owner(struct sg_owner *own, const struct sg_config *cfg, const struct synguard_bpf *skel)
+{
+	static const char *const mode_name[] = { "monitor", "protect", "auto" };
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+	char text[512];
+	int n;
+
+	bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.sg_counters), &mi, &len);
+	n = snprintf(text, sizeof(text), "iface=%s\nmode=%s\nstarted=%lld\ncounters_map_id=%u\nports=",
+		     cfg->ifname, mode_name[cfg->mode], (long long)time(NULL), mi.id);
+	for (int i = 0; i < cfg->nprot_ports && n > 0 && (size_t)n < sizeof(text) - 8; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s%u", i ? "," : "", cfg->prot_ports[i]);
+	if (n > 0 && (size_t)n < sizeof(text) - 1)
+		snprintf(text + n, sizeof(text) - n, "\n");
+	sg_owner_describe(own, text);
+}
+
 int sg_run(const struct sg_config *cfg)
 {
 	struct sg_attach at;
+	struct sg_owner own = { .fd = -1 };
+	pid_t holder;
 	struct sg_out_opts oo = { .json = cfg->json, .quiet = cfg->quiet, .ts = cfg->ts_style };
 	struct ring_buffer *rb = NULL;
 	struct synguard_bpf *skel = NULL;
@@ -264,8 +287,13 @@ int sg_run(const struct sg_config *cfg)
 	}
 	if (check_kernel())
 		return 1;
-	if (sg_check_existing_xdp(&at, cfg->force))
-		return 1;
+	/* one synguard per interface */
+	err = sg_owner_lock(&own, at.ifname, &holder);
+	if (err)
+		goto out;
+	err = sg_check_existing_xdp(&at, cfg->force);
+	if (err)
+		goto out;
 	out = sg_out_new(stdout, &oo);
 	if (!out) {
 		err = -ENOMEM;
@@ -324,6 +352,7 @@ int sg_run(const struct sg_config *cfg)
 	if (err)
 		goto out;
 	sg_attach_commit(&at, false);
+	describe_owner(&own, cfg, skel);
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, out, NULL);
 	if (!rb) {
@@ -412,5 +441,6 @@ out:
 	sg_out_free(out);
 	if (!err && !cfg->json)
 		fprintf(stderr, "synguard: detached from %s\n", at.ifname);
+	sg_owner_unlock(&own);
 	return err ? 1 : 0;
 }
