@@ -39,6 +39,11 @@ struct sg_cookies;
 struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struct sg_config *cfg,
 				  struct sg_out *out, __u64 now);
 void sg_cookies_tick(struct sg_cookies *c, __u64 now);
+/* A pinned instance adopted: its secret was last rotated at last_rotate_ns
+ * (CLOCK_MONOTONIC), so a rotation due meanwhile happens at the next tick. */
+void sg_cookies_resume(struct sg_cookies *c, __u64 last_rotate_ns);
+/* When the secret was last rotated (or the controller made). */
+__u64 sg_cookies_last_rotate(const struct sg_cookies *c);
 /* Whether a port's SYNs get cookies now. */
 bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port);
 /* The last partial second's events, then a cookie_summary per port. */

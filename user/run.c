@@ -25,6 +25,7 @@
 #include "counters.h"
 #include "output.h"
 #include "owner.h"
+#include "pin.h"
 #include "run.h"
 #include "track.h"
 #include "synguard.skel.h"
@@ -197,6 +198,18 @@ static int netns_removed(const struct netns_name *nn)
 	return nn->path[0] && (stat(nn->path, &st) || st.st_dev != nn->dev || st.st_ino != nn->ino);
 }
 
+/* Without --pin, an interface a pinned instance serves is not ours to take. */
+static int refuse_pinned(const char *ifname)
+{
+	if (!sg_pin_exists(ifname))
+		return 0;
+	fprintf(stderr,
+		"synguard: %s is served by a pinned synguard instance (%s/%s): run 'synguard --pin ... %s' to "
+		"adopt it, or 'synguard unload %s' first\n",
+		ifname, SG_PIN_ROOT, ifname, ifname, ifname);
+	return -EBUSY;
+}
+
 static int check_kernel(void)
 {
 	struct stat st;
@@ -213,10 +226,12 @@ static int check_kernel(void)
 	return 0;
 }
 
-static void print_start(struct sg_out *out, const struct sg_config *cfg, const struct sg_attach *at)
+static void print_start(struct sg_out *out, const struct sg_config *cfg, const struct sg_attach *at,
+			const struct sg_pin *pin)
 {
 	static const char *const mode_name[] = { "monitor", "protect", "auto" };
 	const char *xdp_mode = cfg->xdp_mode == SG_XDP_SKB ? "skb" : "native";
+	const struct sg_meta *m = sg_pin_meta(pin);
 
 	if (sg_out_json(out)) {
 		char buf[512];
@@ -227,11 +242,27 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 		sg_json_u64(&j, "ifindex", at->ifindex);
 		sg_json_str(&j, "xdp_mode", xdp_mode);
 		sg_json_str(&j, "mode", mode_name[cfg->mode]);
+		if (pin) {
+			sg_json_bool(&j, "pinned", true);
+			sg_json_bool(&j, "adopted", sg_pin_adopting(pin));
+			sg_json_u64(&j, "pinned_since", m->pinned_since);
+		}
 		sg_out_record_end(out, &j);
 	} else {
-		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s",
+		char since[64] = "";
+
+		if (pin && sg_pin_adopting(pin)) {
+			time_t t = (time_t)m->pinned_since;
+			struct tm tm;
+
+			gmtime_r(&t, &tm);
+			strftime(since, sizeof(since), ", adopted the instance pinned since %Y-%m-%dT%H:%M:%SZ", &tm);
+		} else if (pin) {
+			snprintf(since, sizeof(since), ", pinned");
+		}
+		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s%s",
 			    SG_VERSION, at->ifname, at->ifindex, xdp_mode, at->tc_ingress_attached ? "+ingress" : "",
-			    mode_name[cfg->mode]);
+			    mode_name[cfg->mode], since);
 	}
 	sg_out_flush(out);
 }
@@ -246,8 +277,8 @@ static void describe_owner(struct sg_owner *own, const struct sg_config *cfg, co
 	int n;
 
 	bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.sg_counters), &mi, &len);
-	n = snprintf(text, sizeof(text), "iface=%s\nmode=%s\nstarted=%lld\ncounters_map_id=%u\nports=",
-		     cfg->ifname, mode_name[cfg->mode], (long long)time(NULL), mi.id);
+	n = snprintf(text, sizeof(text), "iface=%s\nmode=%s\npinned=%d\nstarted=%lld\ncounters_map_id=%u\nports=",
+		     cfg->ifname, mode_name[cfg->mode], cfg->pin ? 1 : 0, (long long)time(NULL), mi.id);
 	for (int i = 0; i < cfg->nprot_ports && n > 0 && (size_t)n < sizeof(text) - 8; i++)
 		n += snprintf(text + n, sizeof(text) - n, "%s%u", i ? "," : "", cfg->prot_ports[i]);
 	if (n > 0 && (size_t)n < sizeof(text) - 1)
@@ -259,6 +290,7 @@ int sg_run(const struct sg_config *cfg)
 {
 	struct sg_attach at;
 	struct sg_owner own = { .fd = -1 };
+	struct sg_pin *pin = NULL;
 	pid_t holder;
 	struct sg_out_opts oo = { .json = cfg->json, .quiet = cfg->quiet, .ts = cfg->ts_style };
 	struct ring_buffer *rb = NULL;
@@ -287,8 +319,11 @@ int sg_run(const struct sg_config *cfg)
 	}
 	if (check_kernel())
 		return 1;
-	/* one synguard per interface */
+	/* one synguard per interface; --pin: adopt a pinned instance */
 	err = sg_owner_lock(&own, at.ifname, &holder);
+	if (err)
+		goto out;
+	err = cfg->pin ? sg_pin_open(&pin, cfg, &at) : refuse_pinned(at.ifname);
 	if (err)
 		goto out;
 	err = sg_check_existing_xdp(&at, cfg->force);
@@ -311,6 +346,9 @@ int sg_run(const struct sg_config *cfg)
 		err = -EINVAL;
 		goto out;
 	}
+	err = sg_pin_reuse(pin, skel, cfg);
+	if (err)
+		goto out;
 	err = synguard_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "synguard: loading BPF programs failed: %s (run with -v for the verifier log)\n",
@@ -342,6 +380,8 @@ int sg_run(const struct sg_config *cfg)
 			err = -ENOMEM;
 			goto out;
 		}
+		if (sg_pin_adopting(pin))
+			sg_cookies_resume(ck, sg_pin_meta(pin)->last_rotate_ns);
 	}
 
 	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp));
@@ -351,7 +391,10 @@ int sg_run(const struct sg_config *cfg)
 			   cfg->mode == SG_MODE_MONITOR ? -1 : bpf_program__fd(skel->progs.sg_tc_ingress));
 	if (err)
 		goto out;
-	sg_attach_commit(&at, false);
+	err = sg_pin_commit(pin, skel, &at, cfg);
+	if (err)
+		goto out;
+	sg_attach_commit(&at, pin != NULL);
 	describe_owner(&own, cfg, skel);
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, out, NULL);
@@ -360,7 +403,7 @@ int sg_run(const struct sg_config *cfg)
 		fprintf(stderr, "synguard: ring buffer setup failed: %s\n", strerror(-err));
 		goto out;
 	}
-	print_start(out, cfg, &at);
+	print_start(out, cfg, &at, pin);
 
 	sw.trk = trk;
 	err = pthread_create(&sw.thread, NULL, sweeper_main, &sw);
@@ -395,6 +438,7 @@ int sg_run(const struct sg_config *cfg)
 			break;
 		}
 		sg_cookies_tick(ck, now);
+		sg_pin_note_rotation(pin, sg_cookies_last_rotate(ck));
 		if (now - last_sec >= 1000000000ull) {
 			report_lost_lines(out, &lost_reported, now);
 			last_sec = now;
@@ -439,8 +483,12 @@ out:
 	if (out)
 		sg_out_flush(out);
 	sg_out_free(out);
-	if (!err && !cfg->json)
+	if (!err && !cfg->json && at.keep)
+		fprintf(stderr, "synguard: left %s protected: the data path stays pinned at %s/%s "
+				"('synguard unload %s' removes it)\n", at.ifname, SG_PIN_ROOT, at.ifname, at.ifname);
+	else if (!err && !cfg->json)
 		fprintf(stderr, "synguard: detached from %s\n", at.ifname);
+	sg_pin_close(pin);
 	sg_owner_unlock(&own);
 	return err ? 1 : 0;
 }

@@ -27,6 +27,7 @@ struct sg_config {
 	enum sg_mode mode;
 	enum sg_ts_style ts_style;
 	bool force;
+	bool pin;		/* --pin: the data path outlives the process (pin.c) */
 	bool json;
 	bool quiet;
 	bool verbose;
