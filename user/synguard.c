@@ -10,6 +10,7 @@
 
 #include "sg_user.h"
 #include "run.h"
+#include "service.h"
 
 static struct sg_config cfg;	/* filled by parse_arg() */
 
@@ -22,6 +23,8 @@ static const char doc[] =
 	"--pin, the programs and maps stay pinned and protecting when it exits.\n"
 	"\n"
 	"USAGE: synguard [OPTIONS] IFACE\n"
+	"       synguard status [--json] [IFACE]   (instances, pinned or running)\n"
+	"       synguard unload IFACE              (remove a pinned instance)\n"
 	"       synguard demo      (namespaces + veth pair, a server, a client)\n"
 	"\n"
 	"EXAMPLES:\n"
@@ -260,7 +263,10 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "demo"))
 		return sg_demo(argc - 1, argv + 1);
-
+	if (argc >= 2 && !strcmp(argv[1], "status"))
+		return sg_status_cmd(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "unload"))
+		return sg_unload_cmd(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
 	return sg_run(&cfg);
