@@ -211,11 +211,19 @@ int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 			return -1;
 		}
 	}
-	if (reconcile_ports(bpf_map__fd(skel->maps.sg_ck_ports), cfg)) {
-		fprintf(stderr, "synguard: setting the protected ports failed: %s\n", strerror(errno));
-		return -1;
-	}
 	return 0;
+}
+
+int sg_cookie_ports(struct synguard_bpf *skel, const struct sg_config *cfg)
+{
+	int err;
+
+	if (cfg->mode == SG_MODE_MONITOR)
+		return 0;
+	err = reconcile_ports(bpf_map__fd(skel->maps.sg_ck_ports), cfg);
+	if (err)
+		fprintf(stderr, "synguard: setting the protected ports failed: %s\n", strerror(-err));
+	return err;
 }
 
 static int port_totals(struct sg_cookies *c, __u32 port, struct sg_port_stats *out);

@@ -23,6 +23,11 @@ struct sg_out;
 int sg_cookie_kfunc_present(void);
 int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
 int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* The protected ports (--ports) into the ports map, once the programs are
+ * attached: an adoption that fails before then leaves the pinned
+ * instance's ports as they were. A port may briefly go without cookies
+ * (the kernel answers its SYNs, with its own cookies if need be). */
+int sg_cookie_ports(struct synguard_bpf *skel, const struct sg_config *cfg);
 /* A fresh secret in the idle key slot of the secrets map, made current:
  * cookies of the previous slot stay valid until the next rotation. */
 int sg_cookie_rotate(int secrets_fd);

@@ -282,18 +282,34 @@ int sg_pin_remove(const char *ifname)
 
 /* ---- open / adopt ---- */
 
+/*
+ * /sys/fs/bpf must be the host's BPF filesystem: a bpffs private to this
+ * mount namespace (ip netns exec gives commands a private /sys) would
+ * take the pins with it when synguard exits. Mounted here only where
+ * that can be told: in pid 1's mount namespace.
+ */
 static int ensure_bpffs(void)
 {
-	struct stat self, init;
+	static const char msg[] =
+		"synguard: --pin: /sys/fs/bpf here is %s (ip netns exec gives commands a private /sys): "
+		"pins made here would vanish with synguard. Enter only the network namespace instead: "
+		"nsenter --net=/run/netns/NAME synguard --pin ...\n";
+	struct stat self, init, here, host;
 	struct statfs sf;
+	bool same_ns;
 
-	if (!statfs("/sys/fs/bpf", &sf) && sf.f_type == BPF_FS_MAGIC)
+	same_ns = !stat("/proc/self/ns/mnt", &self) && !stat("/proc/1/ns/mnt", &init) &&
+		  self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+	if (!statfs("/sys/fs/bpf", &sf) && sf.f_type == BPF_FS_MAGIC) {
+		if (!same_ns && !stat("/sys/fs/bpf", &here) && !stat("/proc/1/root/sys/fs/bpf", &host) &&
+		    here.st_dev != host.st_dev) {
+			fprintf(stderr, msg, "not the host's BPF filesystem");
+			return -EPERM;
+		}
 		return 0;
-	if (!stat("/proc/self/ns/mnt", &self) && !stat("/proc/1/ns/mnt", &init) && self.st_ino != init.st_ino) {
-		fprintf(stderr,
-			"synguard: --pin: /sys/fs/bpf is no BPF filesystem in this mount namespace (ip netns exec "
-			"gives commands a private /sys): pins made here would vanish with synguard. Enter only "
-			"the network namespace instead: nsenter --net=/run/netns/NAME synguard --pin ...\n");
+	}
+	if (!same_ns) {
+		fprintf(stderr, msg, "no BPF filesystem, in a mount namespace of its own");
 		return -EPERM;
 	}
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {

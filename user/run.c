@@ -396,6 +396,9 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	sg_attach_commit(&at, pin != NULL);
 	describe_owner(&own, cfg, skel);
+	err = sg_cookie_ports(skel, cfg);
+	if (err)
+		goto out;
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_events), on_event, out, NULL);
 	if (!rb) {
