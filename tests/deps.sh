@@ -22,6 +22,8 @@ need=(
 	"jq:jq"
 	"ethtool:ethtool"
 	"sysctl:procps"
+	"nsenter:util-linux"
+	"man:man-db"
 )
 missing=()
 for pair in "${need[@]}"; do
