@@ -114,11 +114,26 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 	if (!link && a->xdp_old_id && id == a->xdp_old_id)
 		return 0;	/* the pinned instance's netlink program: replaced in one step */
 	if (link) {
-		fprintf(stderr,
-			"synguard: %s already has an XDP program (id %u) attached through a BPF link (id %u) "
-			"that synguard does not own; it cannot be replaced in one step%s: remove it first "
-			"(bpftool link detach id %u)\n",
-			a->ifname, id, link, force ? ", not even with --force" : "", link);
+		struct bpf_prog_info pi = {};
+		__u32 len = sizeof(pi);
+
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd >= 0) {
+			bpf_obj_get_info_by_fd(fd, &pi, &len);
+			close(fd);
+		}
+		if (!strcmp(pi.name, "sg_xdp"))	/* pinned, but not where this process looks */
+			fprintf(stderr,
+				"synguard: %s already has synguard's XDP program (id %u) attached through a BPF "
+				"link (id %u) this process cannot find pinned: a pinned instance seen from another "
+				"mount namespace? ('synguard status', 'synguard unload %s' from the host)\n",
+				a->ifname, id, link, a->ifname);
+		else
+			fprintf(stderr,
+				"synguard: %s already has an XDP program (id %u) attached through a BPF link (id %u) "
+				"that synguard does not own; it cannot be replaced in one step%s: remove it first "
+				"(bpftool link detach id %u)\n",
+				a->ifname, id, link, force ? ", not even with --force" : "", link);
 		return -EBUSY;
 	}
 	if (!force) {
@@ -355,7 +370,9 @@ static int tc_attach_one(struct sg_attach *a, int dir, int fd)
 		return 0;
 	}
 	if (a->tc_how != SG_TC_CLSACT) {
-		lfd = bpf_link_create(fd, a->ifindex,
+		/* (SYNGUARD_TEST_FAIL=tcx: as on a kernel without tcx) */
+		lfd = test_fail("tcx") ? -EINVAL :
+		      bpf_link_create(fd, a->ifindex,
 				      (enum bpf_attach_type)(dir == SG_TC_INGRESS ? SG_BPF_TCX_INGRESS : SG_BPF_TCX_EGRESS),
 				      NULL);
 		if (lfd >= 0) {

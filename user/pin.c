@@ -247,11 +247,15 @@ int sg_pin_remove(const char *ifname)
 			char name[256] = "";
 
 			if (enter_netns_ino(m.netns_ino, name, sizeof(name))) {
+				/* gone with its namespace, most likely: remove the pins anyway */
 				fprintf(stderr,
-					"synguard: the instance on %s was attached in another network namespace "
-					"(net:[%llu]) that has no name under /run/netns; run synguard unload inside it\n",
-					ifname, (unsigned long long)m.netns_ino);
-				return -EXDEV;
+					"synguard: warning: the instance on %s was attached (%s) in network namespace "
+					"net:[%llu], which has no name under /run/netns: if it still exists, what was "
+					"attached there stays; removing the pins\n",
+					ifname, m.xdp_how == SG_XDP_NETLINK ? "XDP through netlink" : "clsact filters",
+					(unsigned long long)m.netns_ino);
+				remove_tree(dir);
+				return 0;
 			}
 		}
 		sg_attach_init(&at);

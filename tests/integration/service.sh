@@ -279,9 +279,9 @@ test_service_unload_leaves_nothing() {
 	sv_client 8080
 	out=$(sv_ns "$SG" unload sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"no pinned synguard instance on sgs0"* ]] || fail "second unload: exit $rc: $out"
+	info "unload: nothing left; a second unload: exit 1, $out"
 	out=$("$SG" status sgs0 2>&1); rc=$?
 	((rc == 1)) || fail "status of nothing: exit $rc: $out"
-	info "unload: nothing left; a second unload: $out"
 }
 
 # ---- one live synguard per interface ----
@@ -341,4 +341,72 @@ test_service_adopt_failure_keeps_instance() {
 	sv_client 8080
 	(($(sv_counter handoffs) == h0 + 3)) || fail "cookies no longer handed off after the failed adoption"
 	info "failed adoption: the pinned protect instance (XDP $xdp) still serves cookies"
+}
+
+# sv_filters: synguard's clsact filters on sgs0 ("egress"/"ingress" per line)
+sv_filters() {
+	local dir
+	for dir in egress ingress; do
+		srv tc filter show dev sgs0 $dir 2>/dev/null | grep -q 'sg_tc_' && echo $dir
+	done
+}
+
+# ---- kernels without tcx: clsact filters, recognised as synguard's ----
+# (SYNGUARD_TEST_FAIL=tcx: tcx links fail as on kernels < 6.6.) A kill -9
+# leaves such filters; the next synguard replaces them (clsact) or removes
+# them (tcx) instead of failing on them, as the issue's restart did.
+test_service_clsact_fallback_orphans() {
+	local out rc
+	sv_setup
+	tcp_server --listen $SRV4 --port 8080
+	SYNGUARD_TEST_FAIL=tcx sv_start a --mode protect --ports 8080
+	grep -q 'no tcx links' "$TMPD/a.err" || fail "fallback not said: $(cat "$TMPD/a.err")"
+	[[ $(sv_filters | paste -sd,) == egress,ingress ]] || fail "clsact filters: $(sv_filters)"
+	kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
+	wait_until 1 eval '[[ -z $(sv_xdp_id) ]]'
+	[[ $(sv_filters | paste -sd,) == egress,ingress ]] || fail "expected orphaned filters after kill -9"
+	SYNGUARD_TEST_FAIL=tcx sv_start b --mode protect --ports 8080
+	grep -q 'replaced an orphaned synguard TC egress filter' "$TMPD/b.err" &&
+		grep -q 'replaced an orphaned synguard TC ingress filter' "$TMPD/b.err" ||
+		fail "orphans not replaced: $(cat "$TMPD/b.err")"
+	sv_client 8080
+	kill -TERM "$SV_PID"; wait "$SV_PID" || fail "exit $? after SIGTERM: $(cat "$TMPD/b.err")"
+	(($(jq -r 'select(.type=="summary") | .handoffs' "$TMPD/b.out") == 3)) || fail "handoffs through clsact"
+	[[ -z $(sv_filters) ]] || fail "filters left after a clean exit: $(sv_filters)"
+	SYNGUARD_TEST_FAIL=tcx sv_start c
+	kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
+	[[ $(sv_filters) == egress ]] || fail "expected an orphaned egress filter: $(sv_filters)"
+	sv_start d
+	grep -q 'removed an orphaned synguard TC egress filter' "$TMPD/d.err" || fail "orphan not removed: $(cat "$TMPD/d.err")"
+	[[ -z $(sv_filters) ]] || fail "orphans still there under tcx: $(sv_filters)"
+	(($(sv_links | wc -l) == 2)) || fail "tcx run: links $(sv_links)"
+	kill -TERM "$SV_PID"; wait "$SV_PID"
+	srv tc qdisc del dev sgs0 clsact 2>/dev/null
+	sv_assert_nothing "at the end"
+	info "clsact fallback: orphans of kill -9 replaced (clsact) and removed (tcx)"
+}
+
+# ---- --pin --force over a netlink program: adopted and unloaded by REPLACE ----
+test_service_pin_force_netlink() {
+	local old x1 x2 h0
+	sv_setup
+	tcp_server --listen $SRV4 --port 8080
+	ip -n sg_srv link set dev sgs0 xdp obj "$SG_ROOT/build/xdp_pass.bpf.o" sec xdp || fail "xdp_pass"
+	old=$(sv_xdp_id)
+	sv_start a --pin --force --mode protect --ports 8080
+	x1=$(sv_xdp_id)
+	[[ -n $x1 && $x1 != "$old" ]] || fail "--force --pin did not replace $old"
+	[[ $(sv_status_field xdp) == netlink ]] || fail "status: xdp $(sv_status_field xdp)"
+	kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
+	[[ $(sv_xdp_id) == "$x1" ]] || fail "kill -9 removed the pinned netlink program"
+	sv_start b --pin --mode protect --ports 8080
+	x2=$(sv_xdp_id)
+	[[ -n $x2 && $x2 != "$x1" ]] || fail "adoption did not swap the netlink program: $x1 -> $x2"
+	h0=$(sv_counter handoffs)
+	sv_client 8080
+	(($(sv_counter handoffs) == h0 + 3)) || fail "handoffs after adopting a netlink instance"
+	kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
+	sv_ns "$SG" unload sgs0 >/dev/null 2>&1 || fail "unload"
+	sv_assert_nothing "after unload"
+	info "netlink instance: $old replaced by $x1 (--force --pin), adopted as $x2, unloaded"
 }
