@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 # synguard: make | make test | make fuzz | make bench | make demo | make deps | make vmlinux | make clean
+#           make install | make uninstall   (PREFIX=/usr/local, DESTDIR honoured)
 #
-# `make` only builds; it never installs anything. `make test`, `make fuzz`,
-# `make demo` and `make bench` run `make deps` first (tests/deps.sh: installs
-# what is missing with apt-get, mounts bpffs), so they work on a fresh
-# machine. Output is one line per step; `make V=1` shows the full commands.
+# `make` only builds; it never installs anything, and only `make install`
+# installs synguard itself (the binary, synguard(8), the systemd unit
+# template). `make test`, `make fuzz`, `make demo` and `make bench` run
+# `make deps` first (tests/deps.sh: installs what is missing with apt-get,
+# mounts bpffs), so they work on a fresh machine. Output is one line per
+# step; `make V=1` shows the full commands.
 #
 # `make SAN=1 ...` builds the userspace objects and the C tests with
 # AddressSanitizer and UndefinedBehaviorSanitizer (any report is fatal) into
@@ -96,7 +99,14 @@ ALL_OBJS   := $(USER_OBJS) $(TEST_LIB_OBJS) $(PROG_OBJS) $(BENCH_OBJS) \
               $(patsubst $(OUT)/%,$(OBJ)/tests/tools/%.o,$(TOOLS)) \
               $(FUZZ_FRAMES_OBJS) $(FUZZ_PARSERS_OBJS)
 
-.PHONY: all deps test fuzz bench demo vmlinux clean
+# `make install`: these three files, nothing else (a test checks it).
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALLED  := $(SBINDIR)/synguard $(MANDIR)/man8/synguard.8 $(UNITDIR)/synguard@.service
+
+.PHONY: all deps test fuzz bench demo vmlinux clean install uninstall
 
 all: $(APP) $(BPF_OBJ) $(TEST_BPF) $(TOOLS)
 
@@ -213,6 +223,25 @@ $(FUZZ_PARSERS): $(FUZZ_PARSERS_OBJS)
 $(OUT)/bench_ns: $(BENCH_OBJS) $(TEST_LIB_OBJS) $(USER_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- install -----------------------------------------------------------
+
+# The unit gets the binary's installed path (ExecStart=@SBINDIR@/synguard).
+install: $(APP)
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/synguard)
+	$(Q)install -D -m 0755 $(APP) $(DESTDIR)$(SBINDIR)/synguard
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/synguard.8)
+	$(Q)install -D -m 0644 man/synguard.8 $(DESTDIR)$(MANDIR)/man8/synguard.8
+	$(call msg,INSTALL,$(DESTDIR)$(UNITDIR)/synguard@.service)
+	$(Q)install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/synguard@.service > $(DESTDIR)$(UNITDIR)/synguard@.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/synguard@.service.tmp
+	$(Q)mv -f $(DESTDIR)$(UNITDIR)/synguard@.service.tmp $(DESTDIR)$(UNITDIR)/synguard@.service
+
+# (A pinned instance is not removed: `synguard unload IFACE` does that.)
+uninstall:
+	$(call msg,RM,$(addprefix $(DESTDIR),$(INSTALLED)))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # ---- maintenance -------------------------------------------------------
 

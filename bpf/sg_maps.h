@@ -8,6 +8,11 @@
  * feature headers (sg_synproxy.h, sg_track.h) hold only code. Value types
  * shared with userspace live in include/; those of BPF-only work areas
  * are defined here, next to their map.
+ *
+ * --pin pins the maps that hold state (user/pin.c, state_maps[]) and a
+ * restart reuses them: a map added here that must survive a restart goes
+ * on that list; a change to the meaning of a pinned map's contents bumps
+ * SG_LAYOUT_VERSION (user/pin.h); size and type changes are caught alone.
  */
 #ifndef SG_MAPS_H
 #define SG_MAPS_H

@@ -33,6 +33,8 @@ need=(
 	# tests only: promtool check metrics/rules, a real Prometheus, its HTTP API
 	"promtool:prometheus"
 	"curl:curl"
+	"nsenter:util-linux"
+	"man:man-db"
 )
 missing=()
 for pair in "${need[@]}"; do

@@ -95,6 +95,12 @@ else
 		echo "FAIL leftover namespaces: $left"; failed=$((failed + 1)); failures+=(leftovers)
 		for n in $left; do ip netns del "$n" 2>/dev/null; done
 	fi
+	# nor anything pinned for the tests' interfaces (synguard --pin)
+	left=$(cd /sys/fs/bpf/synguard 2>/dev/null && ls -d sg* 2>/dev/null || true)
+	if [[ -n $left ]]; then
+		echo "FAIL leftover pinned instances: $left"; failed=$((failed + 1)); failures+=(leftover-pins)
+		for n in $left; do build/synguard unload "$n" >/dev/null 2>&1; rm -rf "/sys/fs/bpf/synguard/$n"; done
+	fi
 fi
 
 ((${#failures[@]})) && echo "failed: ${failures[*]}"

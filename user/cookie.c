@@ -139,14 +139,79 @@ static int set_port_flags(int fd, __u32 port, __u32 set, __u32 clear)
 	return bpf_map_update_elem(fd, &port, &pc, BPF_ANY) ? -errno : 0;
 }
 
+/* 1 if the secrets map already holds a key (a pinned instance's, adopted). */
+static int have_secret(int fd)
+{
+	struct sg_cookie_secrets s;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &s))
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (s.key[i].k0 || s.key[i].k1)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every port's flags as the options say: SG_PORT_PROTECTED exactly on the
+ * --ports list; outside --mode auto, no auto switch left on. Maps of a
+ * pinned instance carry the previous run's flags (its ports, its auto
+ * switches); a new map is all zero and only the listed ports change.
+ */
+static int reconcile_ports(int fd, const struct sg_config *cfg)
+{
+	static __u8 listed[65536];
+	__u32 batch, cnt = 65536;
+	struct sg_port_cfg *v = calloc(65536, sizeof(*v));
+	__u32 *keys = calloc(65536, sizeof(*keys));
+	int err = 0;
+
+	memset(listed, 0, sizeof(listed));
+	for (int i = 0; i < cfg->nprot_ports; i++)
+		listed[cfg->prot_ports[i]] = 1;
+	if (!v || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(fd, NULL, &batch, keys, v, &cnt, NULL) && errno != ENOENT) {
+		/* no batch ops: one port at a time */
+		for (__u32 k = 0; k < 65536; k++) {
+			keys[k] = k;
+			if (bpf_map_lookup_elem(fd, &k, &v[k]))
+				memset(&v[k], 0, sizeof(v[k]));
+		}
+		cnt = 65536;
+	}
+	for (__u32 i = 0; i < cnt && !err; i++) {
+		__u32 port = keys[i] & 0xffff, want = v[i].flags & ~SG_PORT_PROTECTED;
+
+		if (listed[port])
+			want |= SG_PORT_PROTECTED;
+		if (cfg->mode != SG_MODE_AUTO)
+			want &= ~(SG_PORT_COOKIES | SG_PORT_GRACE);
+		if (want != v[i].flags) {
+			v[i].flags = want;
+			if (bpf_map_update_elem(fd, &keys[i], &v[i], BPF_ANY))
+				err = -errno;
+		}
+	}
+out:
+	free(v);
+	free(keys);
+	return err;
+}
+
 int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
 	struct sg_cookie_secrets s = {};
+	int fd = bpf_map__fd(skel->maps.sg_ck_secrets);
 	__u32 zero = 0;
 
 	if (cfg->mode == SG_MODE_MONITOR)
 		return 0;
 	if (cfg->secret_file) {
+		/* the fleet's key: every window's secret derived from the file */
 		struct sg_secret *fs = sg_secret_open(cfg->secret_file);
 		struct timespec ts;
 		int err;
@@ -154,26 +219,65 @@ int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg)
 		if (!fs)
 			return -1;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		err = secret_update(fs, bpf_map__fd(skel->maps.sg_ck_secrets), cfg->rotate,
-				    ts.tv_sec * 1000000000ull + ts.tv_nsec, 1);
+		err = secret_update(fs, fd, cfg->rotate, ts.tv_sec * 1000000000ull + ts.tv_nsec, 1);
 		sg_secret_free(fs);
 		if (err < 0) {
 			fprintf(stderr, "synguard: writing the cookie secret failed: %s\n", strerror(-err));
 			return -1;
 		}
-	} else if (new_key(&s.key[0])) {
-		fprintf(stderr, "synguard: getrandom() failed: %s\n", strerror(errno));
-		return -1;
-	} else if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_secrets), &zero, &s, BPF_ANY)) {
-		fprintf(stderr, "synguard: writing the cookie secret failed: %s\n", strerror(errno));
-		return -1;
+		return 0;
 	}
-	for (int i = 0; i < cfg->nprot_ports; i++)
-		if (set_port_flags(bpf_map__fd(skel->maps.sg_ck_ports), cfg->prot_ports[i], SG_PORT_PROTECTED, 0)) {
-			fprintf(stderr, "synguard: setting protected port %u failed\n", cfg->prot_ports[i]);
+	/* a pinned instance's secret is kept: its cookies in flight stay valid */
+	if (!have_secret(fd)) {
+		if (new_key(&s.key[0])) {
+			fprintf(stderr, "synguard: getrandom() failed: %s\n", strerror(errno));
 			return -1;
 		}
+		if (bpf_map_update_elem(fd, &zero, &s, BPF_ANY)) {
+			fprintf(stderr, "synguard: writing the cookie secret failed: %s\n", strerror(errno));
+			return -1;
+		}
+	}
 	return 0;
+}
+
+int sg_cookie_ports(struct synguard_bpf *skel, const struct sg_config *cfg)
+{
+	int err;
+
+	if (cfg->mode == SG_MODE_MONITOR)
+		return 0;
+	err = reconcile_ports(bpf_map__fd(skel->maps.sg_ck_ports), cfg);
+	if (err)
+		fprintf(stderr, "synguard: setting the protected ports failed: %s\n", strerror(-err));
+	return err;
+}
+
+static int port_totals(struct sg_cookies *c, __u32 port, struct sg_port_stats *out);
+
+/* Maps already in use (a pinned instance adopted): the counts so far are
+ * not this second's, and --mode auto's switches stay as they were. */
+static void take_over(struct sg_cookies *c)
+{
+	__u32 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(c->m.stats, prev, &next)) {
+		key = next;
+		prev = &key;
+		port_totals(c, key, &c->ports[key & 0xffff].prev);
+	}
+	if (c->cfg.mode != SG_MODE_AUTO)
+		return;
+	for (__u32 port = 0; port < 65536; port++) {
+		struct sg_port_cfg pc;
+
+		if (bpf_map_lookup_elem(c->m.ports, &port, &pc))
+			break;
+		if (pc.flags & SG_PORT_COOKIES)
+			c->ports[port].on = 1;
+		else if (pc.flags & SG_PORT_GRACE)
+			c->ports[port].grace = GRACE_SECS;
+	}
 }
 
 struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struct sg_config *cfg,
@@ -195,7 +299,19 @@ struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struc
 		free(c);
 		return NULL;
 	}
+	take_over(c);
 	return c;
+}
+
+void sg_cookies_resume(struct sg_cookies *c, __u64 last_rotate_ns)
+{
+	if (c && last_rotate_ns && last_rotate_ns <= c->last_rotate_ns)
+		c->last_rotate_ns = last_rotate_ns;
+}
+
+__u64 sg_cookies_last_rotate(const struct sg_cookies *c)
+{
+	return c ? c->last_rotate_ns : 0;
 }
 
 void sg_cookies_free(struct sg_cookies *c)

@@ -23,6 +23,11 @@ struct sg_out;
 int sg_cookie_kfunc_present(void);
 int sg_cookie_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
 int sg_cookie_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
+/* The protected ports (--ports) into the ports map, once the programs are
+ * attached: an adoption that fails before then leaves the pinned
+ * instance's ports as they were. A port may briefly go without cookies
+ * (the kernel answers its SYNs, with its own cookies if need be). */
+int sg_cookie_ports(struct synguard_bpf *skel, const struct sg_config *cfg);
 /* A fresh secret in the idle key slot of the secrets map, made current:
  * cookies of the previous slot stay valid until the next rotation. */
 int sg_cookie_rotate(int secrets_fd);
@@ -39,6 +44,11 @@ struct sg_cookies;
 struct sg_cookies *sg_cookies_new(const struct sg_cookie_maps *maps, const struct sg_config *cfg,
 				  struct sg_out *out, __u64 now);
 void sg_cookies_tick(struct sg_cookies *c, __u64 now);
+/* A pinned instance adopted: its secret was last rotated at last_rotate_ns
+ * (CLOCK_MONOTONIC), so a rotation due meanwhile happens at the next tick. */
+void sg_cookies_resume(struct sg_cookies *c, __u64 last_rotate_ns);
+/* When the secret was last rotated (or the controller made). */
+__u64 sg_cookies_last_rotate(const struct sg_cookies *c);
 /* Whether a port's SYNs get cookies now (safe from any thread: /metrics). */
 bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port);
 /* The last partial second's events, then a cookie_summary per port. */

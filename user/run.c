@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <net/if.h>
@@ -24,6 +25,8 @@
 #include "counters.h"
 #include "metrics.h"
 #include "output.h"
+#include "owner.h"
+#include "pin.h"
 #include "run.h"
 #include "track.h"
 #include "synguard.skel.h"
@@ -204,6 +207,18 @@ static int netns_removed(const struct netns_name *nn)
 	return nn->path[0] && (stat(nn->path, &st) || st.st_dev != nn->dev || st.st_ino != nn->ino);
 }
 
+/* Without --pin, an interface a pinned instance serves is not ours to take. */
+static int refuse_pinned(const char *ifname)
+{
+	if (!sg_pin_exists(ifname))
+		return 0;
+	fprintf(stderr,
+		"synguard: %s is served by a pinned synguard instance (%s/%s): run 'synguard --pin ... %s' to "
+		"adopt it, or 'synguard unload %s' first\n",
+		ifname, SG_PIN_ROOT, ifname, ifname, ifname);
+	return -EBUSY;
+}
+
 /* 1 if the kernel's verifier accepts a 64-bit BPF_CMPXCHG (Linux 5.12):
  * a program that swaps a stack slot. libbpf has no probe for instructions. */
 static int probe_cmpxchg(void)
@@ -266,10 +281,12 @@ static int check_kernel(void)
 	return -ENOTSUP;
 }
 
-static void print_start(struct sg_out *out, const struct sg_config *cfg, const struct sg_attach *at)
+static void print_start(struct sg_out *out, const struct sg_config *cfg, const struct sg_attach *at,
+			const struct sg_pin *pin)
 {
 	static const char *const mode_name[] = { "monitor", "protect", "auto" };
 	const char *xdp_mode = cfg->xdp_mode == SG_XDP_SKB ? "skb" : "native";
+	const struct sg_meta *m = sg_pin_meta(pin);
 
 	if (sg_out_json(out)) {
 		char buf[512];
@@ -280,18 +297,56 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 		sg_json_u64(&j, "ifindex", at->ifindex);
 		sg_json_str(&j, "xdp_mode", xdp_mode);
 		sg_json_str(&j, "mode", mode_name[cfg->mode]);
+		if (pin) {
+			sg_json_bool(&j, "pinned", true);
+			sg_json_bool(&j, "adopted", sg_pin_adopting(pin));
+			sg_json_u64(&j, "pinned_since", m->pinned_since);
+		}
 		sg_out_record_end(out, &j);
 	} else {
-		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s",
+		char since[64] = "";
+
+		if (pin && sg_pin_adopting(pin)) {
+			time_t t = (time_t)m->pinned_since;
+			struct tm tm;
+
+			gmtime_r(&t, &tm);
+			strftime(since, sizeof(since), ", adopted the instance pinned since %Y-%m-%dT%H:%M:%SZ", &tm);
+		} else if (pin) {
+			snprintf(since, sizeof(since), ", pinned");
+		}
+		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s%s",
 			    SG_VERSION, at->ifname, at->ifindex, xdp_mode, at->tc_ingress_attached ? "+ingress" : "",
-			    mode_name[cfg->mode]);
+			    mode_name[cfg->mode], since);
 	}
 	sg_out_flush(out);
 }
 
+/* The owner lock's description, for `synguard status` (key=value lines). */
+static void describe_owner(struct sg_owner *own, const struct sg_config *cfg, const struct synguard_bpf *skel)
+{
+	static const char *const mode_name[] = { "monitor", "protect", "auto" };
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+	char text[512];
+	int n;
+
+	bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.sg_counters), &mi, &len);
+	n = snprintf(text, sizeof(text), "iface=%s\nmode=%s\npinned=%d\nstarted=%lld\ncounters_map_id=%u\nports=",
+		     cfg->ifname, mode_name[cfg->mode], cfg->pin ? 1 : 0, (long long)time(NULL), mi.id);
+	for (int i = 0; i < cfg->nprot_ports && n > 0 && (size_t)n < sizeof(text) - 8; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s%u", i ? "," : "", cfg->prot_ports[i]);
+	if (n > 0 && (size_t)n < sizeof(text) - 1)
+		snprintf(text + n, sizeof(text) - n, "\n");
+	sg_owner_describe(own, text);
+}
+
 int sg_run(const struct sg_config *cfg)
 {
-	struct sg_attach at = { .tc_egress_fd = -1, .tc_ingress_fd = -1 };
+	struct sg_attach at;
+	struct sg_owner own = { .fd = -1 };
+	struct sg_pin *pin = NULL;
+	pid_t holder;
 	struct sg_out_opts oo = { .json = cfg->json, .quiet = cfg->quiet, .ts = cfg->ts_style };
 	struct ring_buffer *rb = NULL;
 	struct synguard_bpf *skel = NULL;
@@ -308,6 +363,8 @@ int sg_run(const struct sg_config *cfg)
 
 	verbose = cfg->verbose;
 	libbpf_set_print(libbpf_print);
+	sg_attach_init(&at);
+	at.xdp_mode = cfg->xdp_mode;
 
 	err = sg_check_iface(cfg->ifname, &at.ifindex);
 	if (err)
@@ -319,11 +376,20 @@ int sg_run(const struct sg_config *cfg)
 	}
 	if (check_kernel())
 		return 1;
-	if (sg_check_existing_xdp(at.ifindex, at.ifname, cfg->force))
-		return 1;
+	/* one synguard per interface; --pin: adopt a pinned instance */
+	err = sg_owner_lock(&own, at.ifname, &holder);
+	if (err)
+		goto out;
+	err = cfg->pin ? sg_pin_open(&pin, cfg, &at) : refuse_pinned(at.ifname);
+	if (err)
+		goto out;
+	err = sg_check_existing_xdp(&at, cfg->force);
+	if (err)
+		goto out;
 	if (cfg->output && !(of = sg_out_open_file(cfg->output))) {
 		fprintf(stderr, "synguard: --output %s: %s\n", cfg->output, strerror(errno));
-		return 1;
+		err = -errno;
+		goto out;
 	}
 	out = sg_out_new(of, &oo);
 	if (!out) {
@@ -342,6 +408,9 @@ int sg_run(const struct sg_config *cfg)
 		err = -EINVAL;
 		goto out;
 	}
+	err = sg_pin_reuse(pin, skel, cfg);
+	if (err)
+		goto out;
 	err = synguard_bpf__load(skel);
 	if (err == -ENOMEM || err == -E2BIG) {
 		/* preallocated hash maps: entries of 128 bytes plus the kernel's own ~64 */
@@ -382,6 +451,8 @@ int sg_run(const struct sg_config *cfg)
 			err = -ENOMEM;
 			goto out;
 		}
+		if (sg_pin_adopting(pin))
+			sg_cookies_resume(ck, sg_pin_meta(pin)->last_rotate_ns);
 	}
 	if (cfg->metrics) {	/* before attaching: a taken port attaches nothing */
 		struct sg_metrics_src ms = {
@@ -398,11 +469,19 @@ int sg_run(const struct sg_config *cfg)
 		}
 	}
 
-	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp), cfg->xdp_mode, cfg->force);
+	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp));
 	if (err)
 		goto out;
 	err = sg_attach_tc(&at, bpf_program__fd(skel->progs.sg_tc_egress),
 			   cfg->mode == SG_MODE_MONITOR ? -1 : bpf_program__fd(skel->progs.sg_tc_ingress));
+	if (err)
+		goto out;
+	err = sg_pin_commit(pin, skel, &at, cfg);
+	if (err)
+		goto out;
+	sg_attach_commit(&at, pin != NULL);
+	describe_owner(&own, cfg, skel);
+	err = sg_cookie_ports(skel, cfg);
 	if (err)
 		goto out;
 
@@ -412,7 +491,7 @@ int sg_run(const struct sg_config *cfg)
 		fprintf(stderr, "synguard: ring buffer setup failed: %s\n", strerror(-err));
 		goto out;
 	}
-	print_start(out, cfg, &at);
+	print_start(out, cfg, &at, pin);
 
 	sw.trk = trk;
 	err = pthread_create(&sw.thread, NULL, sweeper_main, &sw);
@@ -455,6 +534,7 @@ int sg_run(const struct sg_config *cfg)
 			err = 0;
 		}
 		sg_cookies_tick(ck, now);
+		sg_pin_note_rotation(pin, sg_cookies_last_rotate(ck));
 		if (now - last_sec >= 1000000000ull) {
 			report_lost_lines(out, &lost_reported, now);
 			last_sec = now;
@@ -500,9 +580,14 @@ out:
 	if (out)
 		sg_out_flush(out);
 	sg_out_free(out);
-	if (of != stdout)
+	if (of && of != stdout)
 		fclose(of);
-	if (!err && !cfg->json)
+	if (!err && !cfg->json && at.keep)
+		fprintf(stderr, "synguard: left %s protected: the data path stays pinned at %s/%s "
+				"('synguard unload %s' removes it)\n", at.ifname, SG_PIN_ROOT, at.ifname, at.ifname);
+	else if (!err && !cfg->json)
 		fprintf(stderr, "synguard: detached from %s\n", at.ifname);
+	sg_pin_close(pin);
+	sg_owner_unlock(&own);
 	return err ? 1 : 0;
 }

@@ -27,6 +27,7 @@ struct sg_config {
 	enum sg_mode mode;
 	enum sg_ts_style ts_style;
 	bool force;
+	bool pin;		/* --pin: the data path outlives the process (pin.c) */
 	bool json;
 	bool quiet;
 	bool verbose;
@@ -76,24 +77,58 @@ __u64 sg_boot_offset_ns(void);
 int sg_format_time(__u64 wall_ns, enum sg_ts_style ts, bool json, char *buf, size_t len);
 int sg_format_addr(__u8 family, const __u32 *addr, char *buf, size_t len);
 
-/* Attach/detach (attach.c). */
+/* Attach/detach (attach.c): XDP through a BPF link, TC through tcx links
+ * (kernel >= 6.6) or else clsact filters synguard owns. */
+enum sg_xdp_how { SG_XDP_NONE = 0, SG_XDP_LINK, SG_XDP_NETLINK };
+enum sg_tc_how { SG_TC_NONE = 0, SG_TC_TCX, SG_TC_CLSACT };
+enum { SG_TC_EGRESS = 0, SG_TC_INGRESS = 1 };
+
 struct sg_attach {
 	int ifindex;
 	char ifname[32];
-	int xdp_fd;
-	__u32 xdp_flags;
-	bool xdp_attached;
-	bool tc_hook_created;
-	bool tc_egress_attached;
-	bool tc_ingress_attached;
-	int tc_egress_fd, tc_ingress_fd;
+	enum sg_xdp_mode xdp_mode;
+	/* XDP */
+	enum sg_xdp_how xdp_how;
+	int xdp_link_fd;	/* SG_XDP_LINK: the link (ours or the pinned instance's) */
+	int xdp_prog_fd;	/* the program now attached (not owned) */
+	__u32 xdp_flags;	/* SG_XDP_NETLINK: the mode flag */
+	int xdp_old_fd;		/* the program replaced (owned): put back on failure */
+	__u32 xdp_old_id;
+	__u32 xdp_own_link_id;	/* the pinned instance's XDP link: ours to update */
+	/* TC, [SG_TC_EGRESS] and [SG_TC_INGRESS] */
+	enum sg_tc_how tc_how;
+	int tc_link_fd[2];	/* SG_TC_TCX: links (ours or the pinned instance's) */
+	int tc_prog_fd[2];	/* the programs now attached (not owned); -1: none */
+	int tc_old_fd[2];	/* adoption: the programs replaced (owned): put back on failure */
+	bool tc_link_new[2];	/* the link was created by this run */
+	bool tc_drop_ingress;	/* adoption into monitor mode: remove the ingress link at commit */
+	bool tc_hook_created;	/* SG_TC_CLSACT: we created the clsact qdisc */
+	bool tc_egress_attached, tc_ingress_attached;
+	/* life cycle */
+	bool adopt;		/* updating a pinned instance's links and programs */
+	bool committed;		/* set up completely: no rollback from here on */
+	bool keep;		/* --pin: leave the data path attached at exit */
 	bool gone;		/* the interface disappeared: nothing left to detach */
 };
+void sg_attach_init(struct sg_attach *a);
 int sg_check_iface(const char *ifname, int *ifindex);
-int sg_check_existing_xdp(int ifindex, const char *ifname, bool force);
-int sg_attach_xdp(struct sg_attach *a, int prog_fd, enum sg_xdp_mode mode, bool force);
+/* What is on the XDP hook: refuse (message) unless it is free, ours to
+ * update (xdp_own_link_id) or --force may replace it (then records it). */
+int sg_check_existing_xdp(struct sg_attach *a, bool force);
+/* Attach, or in one step replace (--force, adoption), the XDP program. */
+int sg_attach_xdp(struct sg_attach *a, int prog_fd);
+/* TC egress (always) and ingress (ingress_fd >= 0). */
 int sg_attach_tc(struct sg_attach *a, int egress_fd, int ingress_fd);
+/* Everything is set up: no rollback from now on; keep: leave attached at exit. */
+void sg_attach_commit(struct sg_attach *a, bool keep);
+/* Before commit: put back what was replaced and remove what was added.
+ * After: remove what we attached, unless keep (then only close). */
 void sg_detach_all(struct sg_attach *a);
+/* The XDP (type BPF_LINK_TYPE_XDP) or tcx link id on ifindex running prog_id, 0 if none. */
+__u32 sg_find_link(int ifindex, __u32 link_type, __u32 prog_id);
+/* The program id of synguard's clsact filter (TC handle 0x5347) in direction
+ * dir, 0 if there is none or it is not synguard's. */
+__u32 sg_clsact_prog(int ifindex, int dir);
 
 /* settings.c: the one writer of the BPF programs' load-time settings
  * (struct sg_settings): call between open and load, before the preloads. */

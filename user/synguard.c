@@ -11,6 +11,7 @@
 #include "sg_user.h"
 #include "metrics.h"
 #include "run.h"
+#include "service.h"
 
 static struct sg_config cfg;	/* filled by parse_arg() */
 
@@ -19,15 +20,19 @@ static const char doc[] =
 	"synguard: SYN-flood defence and live TCP connection-state tracking with XDP.\n"
 	"\n"
 	"Attaches an XDP program (ingress) and a TC program (egress) to IFACE and\n"
-	"reports what TCP does on it. Ctrl-C or SIGTERM detaches everything.\n"
+	"reports what TCP does on it. Ctrl-C or SIGTERM detaches everything; with\n"
+	"--pin, the programs and maps stay pinned and protecting when it exits.\n"
 	"\n"
 	"USAGE: synguard [OPTIONS] IFACE\n"
+	"       synguard status [--json] [IFACE]   (instances, pinned or running)\n"
+	"       synguard unload IFACE              (remove a pinned instance)\n"
 	"       synguard demo      (namespaces + veth pair, a server, a client)\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    synguard eth0                  # count TCP packets by class on eth0\n"
 	"    synguard -i 1 eth0             # print a stats line every second\n"
 	"    synguard --xdp-mode skb eth0   # generic XDP for drivers without native XDP\n"
+	"    synguard --pin --mode protect eth0  # a service: survives its process\n"
 	"    synguard demo                  # self-contained demo, no NIC needed\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime error, 2 bad usage.";
@@ -51,12 +56,16 @@ enum {
 	OPT_METRICS,
 	OPT_SECRET_FILE,
 	OPT_OUTPUT,
+	OPT_PIN,
 };
 
 static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Attaching:", 1 },
 	{ "xdp-mode", OPT_XDP_MODE, "MODE", 0, "XDP attach mode: native (default) or skb", 1 },
-	{ "force", 'f', NULL, 0, "Replace an XDP program already on IFACE", 0 },
+	{ "force", 'f', NULL, 0, "Replace an XDP program already on IFACE (in one step)", 0 },
+	{ "pin", OPT_PIN, NULL, 0,
+	  "Pin programs, maps and links under /sys/fs/bpf/synguard/IFACE: they stay attached after exit; "
+	  "adopt an instance pinned there ('synguard unload IFACE' removes it)", 1 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Detach and exit after SEC seconds", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "interval", 'i', "SEC", 0, "Print a stats line (counters, flows by state) every SEC seconds", 2 },
@@ -117,6 +126,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'f':
 		cfg.force = true;
+		break;
+	case OPT_PIN:
+		cfg.pin = true;
 		break;
 	case 'i':
 		if (sg_parse_seconds(arg, 0.1, 86400, &cfg.interval))
@@ -284,6 +296,10 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "demo"))
 		return sg_demo(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "status"))
+		return sg_status_cmd(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "unload"))
+		return sg_unload_cmd(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
 	if (cfg.output) {	/* logrotate's convention; without --output SIGHUP stays fatal */
