@@ -53,7 +53,9 @@
  *  P1  XDP_TX if and only if the frame is a well-formed SYN for the cookie
  *      path: class TCP; SYN set and ACK, RST, FIN clear; a protected port
  *      with cookies on and a listener for the family; IPv4 without options
- *      or IPv6 without extension headers; well-formed TCP options.
+ *      or IPv6 without extension headers; well-formed TCP options; a valid
+ *      IPv4 header checksum and a TCP checksum complete or holding just the
+ *      pseudo-header's sum (CHECKSUM_PARTIAL), over at most 16 KiB of data.
  *  P2  An XDP_TX frame is a SYN-ACK that the independent decoder accepts:
  *      IPv4/TCP checksums valid, tags and MACs (swapped), addresses and
  *      ports swapped, flags SYN|ACK, ack = ISN + 1, window != 0, TTL 64,
@@ -859,7 +861,7 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 	syn = r.cls == H_TCP && (r.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN)) == SG_TCP_SYN;
 	ackc = r.cls == H_TCP && (r.flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK;
 	expect_tx = z->mode != SG_MODE_MONITOR && syn && port_protected(z, r.dport) && port_cookies(z, r.dport) &&
-		    has_listener(r.dport, r.family) && r.plain && r.opts_ok;
+		    has_listener(r.dport, r.family) && r.plain && r.opts_ok && h_syn_csum_ok(in, len, &r);
 
 	/* coverage */
 	if (do_xdp && z->mode == SG_MODE_AUTO && syn && port_protected(z, r.dport) && has_listener(r.dport, r.family) &&

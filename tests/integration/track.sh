@@ -316,6 +316,9 @@ tr_kernel_map() {
 			if ($i ~ /^newstate=/) new = substr($i, 10)
 		}
 		if (path == "") path = m(old)
+		# the kernel sometimes sets a state it is already in (a second
+		# FIN in CLOSING): not a transition
+		if (old == new) next
 		if (new == "TCP_CLOSE" && (old == "TCP_FIN_WAIT2" || old == "TCP_CLOSING"))
 			path = path ",TIME_WAIT,CLOSED"
 		else

@@ -115,7 +115,8 @@ int h_frame_parse(const __u8 *f, __u32 len, struct h_frame *r)
 			return r->cls;
 		ihl = (f[off] & 0xf) * 4;
 		tot = be16(f + off + 2);
-		if (f[off] >> 4 != 4 || ihl < 20 || tot < ihl || off + ihl > len)
+		/* the IP length must fit in the frame (padding may follow it) */
+		if (f[off] >> 4 != 4 || ihl < 20 || tot < ihl || tot > len - off || off + ihl > len)
 			return r->cls;
 		if (f[off + 9] != 6 || (be16(f + off + 6) & 0x3fff))
 			return r->cls = H_OTHER;	/* not TCP, or a fragment */
@@ -139,6 +140,8 @@ int h_frame_parse(const __u8 *f, __u32 len, struct h_frame *r)
 		memcpy(r->saddr, f + off + 8, 16);
 		memcpy(r->daddr, f + off + 24, 16);
 		off += 40;
+		if (plen > len - off)	/* the payload length must fit in the frame */
+			return r->cls;
 		while (r->exthdrs < 4 && is_ext(nh)) {
 			__u32 hl;
 
@@ -281,4 +284,40 @@ int h_synack_decode(const __u8 *f, __u32 len, struct h_synack *s)
 	s->tsval = o.tsval;
 	s->tsecr = o.tsecr;
 	return 0;
+}
+
+/* One's-complement sum of n bytes at p in network order (odd: zero pad). */
+static __u32 ocsum(const __u8 *p, __u32 n, __u32 sum)
+{
+	for (__u32 i = 0; i + 1 < n; i += 2)
+		sum += (__u32)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (__u32)p[n - 1] << 8;
+	return sum;
+}
+
+static __u16 ofold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+int h_syn_csum_ok(const __u8 *f, __u32 len, const struct h_frame *r)
+{
+	__u32 tcplen = r->tcp_hlen + r->payload, pseudo;
+
+	if (!r->plain || r->payload > 16384 || r->l4 + tcplen > len)
+		return 0;
+	if (r->family == 4) {
+		if (ofold(ocsum(f + r->l3, 20, 0)) != 0xffff)
+			return 0;
+		pseudo = ocsum(r->saddr, 4, ocsum(r->daddr, 4, 0));
+	} else {
+		pseudo = ocsum(r->saddr, 16, ocsum(r->daddr, 16, 0));
+	}
+	pseudo += 6 + tcplen;
+	if (ofold(ocsum(f + r->l4, tcplen, pseudo)) == 0xffff)
+		return 1;
+	return be16(f + r->l4 + 16) == ofold(pseudo);	/* CHECKSUM_PARTIAL */
 }

@@ -60,6 +60,11 @@ struct h_frame {
 
 /* Classify and locate; returns r->cls. */
 int h_frame_parse(const __u8 *f, __u32 len, struct h_frame *r);
+/* 1 if a plain IPv4/IPv6 TCP segment (r from h_frame_parse) has a valid
+ * IPv4 header checksum and a TCP checksum that is either complete or holds
+ * just the pseudo-header's sum (a local sender's CHECKSUM_PARTIAL), over at
+ * most 16 KiB of data: the SYNs synguard may answer. */
+int h_syn_csum_ok(const __u8 *f, __u32 len, const struct h_frame *r);
 
 /* A SYN-ACK (or any TCP segment over plain IPv4/IPv6, up to two tags). */
 struct h_synack {
