@@ -28,6 +28,12 @@
 /* The programs' settings (include/sg_settings.h), set by user/settings.c before load. */
 const volatile struct sg_settings sg_cfg = SG_SETTINGS_DEFAULTS;
 
+/*
+ * The MSS the SYN-ACKs offer now, IPv4 and IPv6, when the interface's MTU
+ * changed after load (userspace follows it, user/run.c); 0: sg_cfg's.
+ */
+__u16 sg_mss_live[2];
+
 /* ---- counters and events ---- */
 
 /* Per-CPU packet counters and drop/loss reasons, indexed by enum sg_counter. */

@@ -521,6 +521,15 @@ static __noinline int sg_sp_synack_write(struct xdp_md *ctx, __u32 l3, __u32 fam
 	return SG_SP_TX;
 }
 
+/* The MSS our SYN-ACKs offer: the interface's MTU less the headers (the
+ * live value once the MTU changed under us, else the one at load). */
+static __always_inline __u16 sg_mss_offered(__u32 family)
+{
+	__u16 live = sg_mss_live[family == 4 ? 0 : 1];
+
+	return live ? live : family == 4 ? sg_cfg.mss4 : sg_cfg.mss6;
+}
+
 static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
 				struct sg_port_stats *st)
 {
@@ -570,7 +579,7 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	sack = oc.o.sack_ok && sg_cfg.allow_sack;
 	tsval = sg_tsopts_encode((__u32)(now >> 20), ws, sack, 0);
 	__builtin_memset(&sc->ob, 0, sizeof(sc->ob));
-	olen = sg_synack_opts_write(sc->ob.b, &oc.o, family == 4 ? sg_cfg.mss4 : sg_cfg.mss6,
+	olen = sg_synack_opts_write(sc->ob.b, &oc.o, sg_mss_offered(family),
 				    sg_cfg.wscale, tsval, sg_cfg.allow_ts, sg_cfg.allow_sack,
 				    sg_cfg.allow_ws);
 	if (olen > SG_SYNACK_OPT_MAX)

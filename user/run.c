@@ -155,6 +155,25 @@ static void report_lost_lines(struct sg_out *out, __u64 *reported, __u64 now)
 	*reported = lost;
 }
 
+/* The MSS our SYN-ACKs offer follows the interface's MTU (checked once a
+ * second): a changed MTU is written to the programs' live value. */
+static void follow_mtu(struct synguard_bpf *skel, const struct sg_config *cfg, const struct sg_attach *at,
+		       int *last)
+{
+	int mtu = sg_read_mtu(at->ifname);
+	__u16 m4, m6;
+
+	if (cfg->mode == SG_MODE_MONITOR || mtu < 576 || mtu > 65535 || mtu == *last)
+		return;
+	sg_mss_for_mtu(mtu, &m4, &m6);
+	skel->bss->sg_mss_live[0] = m4;
+	skel->bss->sg_mss_live[1] = m6;
+	if (!cfg->json || cfg->verbose)
+		fprintf(stderr, "synguard: %s: MTU now %d, SYN-ACKs offer MSS %u (IPv4), %u (IPv6)\n", at->ifname,
+			mtu, m4, m6);
+	*last = mtu;
+}
+
 /* 1 if the interface we attached to is gone (deleted, or its veth peer's
  * namespace removed): the kernel dropped our programs with it. */
 static int iface_gone(const struct sg_attach *at)
@@ -358,6 +377,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
+	int mtu = 0;
 	bool sweeper_started = false;
 	int err;
 
@@ -503,6 +523,7 @@ int sg_run(const struct sg_config *cfg)
 	sweeper_started = true;
 
 	netns_find(&nn);
+	mtu = skel->rodata->sg_cfg.mss4 + 40;	/* the MTU the programs were loaded for */
 	start = last_tick = last_sec = sg_now_ns();
 	while (!stop_requested) {
 		__u64 now;
@@ -537,6 +558,7 @@ int sg_run(const struct sg_config *cfg)
 		sg_pin_note_rotation(pin, sg_cookies_last_rotate(ck));
 		if (now - last_sec >= 1000000000ull) {
 			report_lost_lines(out, &lost_reported, now);
+			follow_mtu(skel, cfg, &at, &mtu);
 			last_sec = now;
 			if (netns_removed(&nn)) {
 				fprintf(stderr, "synguard: network namespace %s was removed; detaching and exiting\n",

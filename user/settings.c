@@ -11,6 +11,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "sg_user.h"
 #include "synguard.skel.h"
@@ -31,21 +36,30 @@ int sg_read_sysctl(const char *name, int *val)
 }
 
 /* The interface's MTU, 0 if unknown. */
-static int read_mtu(const char *ifname)
+/* The MSS to offer on an interface of this MTU: IPv4 and IPv6 (IPv6 needs
+ * 1280 bytes; below that, the smallest MSS the kernel accepts for an IPv6
+ * handoff). */
+void sg_mss_for_mtu(int mtu, __u16 *mss4, __u16 *mss6)
 {
-	char path[128];
-	FILE *f;
-	int mtu = 0;
+	*mss4 = mtu - 40;
+	*mss6 = mtu >= 1280 ? mtu - 60 : 1220;
+}
 
-	if (!ifname)
+int sg_read_mtu(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int fd, mtu = 0;
+
+	/* an ioctl in our network namespace: /sys may be another's (nsenter) */
+	if (!ifname || strlen(ifname) >= sizeof(ifr.ifr_name))
 		return 0;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
-	f = fopen(path, "r");
-	if (!f)
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return 0;
-	if (fscanf(f, "%d", &mtu) != 1)
-		mtu = 0;
-	fclose(f);
+	strcpy(ifr.ifr_name, ifname);
+	if (!ioctl(fd, SIOCGIFMTU, &ifr))
+		mtu = ifr.ifr_mtu;
+	close(fd);
 	return mtu;
 }
 
@@ -71,11 +85,9 @@ void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg)
 		s.allow_ws = ws != 0;
 		/* IPv6 needs 1280 bytes; below that, the smallest MSS the
 		 * kernel accepts for an IPv6 handoff */
-		mtu = read_mtu(cfg->ifname);
-		if (mtu >= 576 && mtu <= 65535) {
-			s.mss4 = mtu - 40;
-			s.mss6 = mtu >= 1280 ? mtu - 60 : 1220;
-		}
+		mtu = sg_read_mtu(cfg->ifname);
+		if (mtu >= 576 && mtu <= 65535)
+			sg_mss_for_mtu(mtu, &s.mss4, &s.mss6);
 	}
 	skel->rodata->sg_cfg = s;
 }

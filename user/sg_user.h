@@ -136,6 +136,9 @@ struct synguard_bpf;
 void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg);
 /* net.ipv4.<name> of the current network namespace: 0, or -errno. */
 int sg_read_sysctl(const char *name, int *val);
+/* An interface's MTU (0 if unreadable), and the MSS to offer for one. */
+int sg_read_mtu(const char *ifname);
+void sg_mss_for_mtu(int mtu, __u16 *mss4, __u16 *mss6);
 
 /* demo.c: namespaces, a veth pair, a server, a client, and sg_run(). */
 int sg_demo(int argc, char **argv);

@@ -125,3 +125,37 @@ test_fault_tables_too_big_for_memory() {
 	assert_detached
 	info "16M flows in a 300 MiB cgroup: exit 1: $out"
 }
+
+# The link goes down and up, then its MTU changes, while synguard protects
+# a port: tracking and protection continue, and the MSS the SYN-ACKs offer
+# follows the new MTU (the client's connection gets the smaller segments).
+test_fault_link_flap_and_mtu() {
+	local out mss h0
+	ns_setup
+	srv sysctl -qw net.ipv4.tcp_syncookies=1
+	tcp_server --listen 0.0.0.0 --port 8080 --close hold --timeout 60
+	sg_start --mode protect --ports 8080
+	out=$(cli timeout 20 "$TCPKIT" client --connect $SRV4 --port 8080 --count 5 --close hold 2>/dev/null | tail -n1)
+	[[ $(jq -r .reply_ok <<<"$out") == 5 ]] || fail "before: $out"
+	ip -n sg_srv link set sgs0 down
+	sleep 0.3
+	ip -n sg_srv link set sgs0 up
+	wait_until 5 sh -c "ip -n sg_srv -j link show sgs0 | jq -e '.[0].operstate == \"UP\"' >/dev/null"
+	out=$(cli timeout 20 "$TCPKIT" client --connect $SRV4 --port 8080 --count 5 --close hold 2>/dev/null | tail -n1)
+	[[ $(jq -r .reply_ok <<<"$out") == 5 ]] || fail "after the link went down and up: $out"
+	ip -n sg_srv link set sgs0 mtu 1400
+	sleep 1.5	# synguard checks the MTU once a second
+	# a connection held open: its MSS as the client's kernel took it
+	cli timeout 20 "$TCPKIT" client --connect $SRV4 --port 8080 --count 1 --close hold --hold-ms 3000 \
+		>"$TMPD/held.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_until 5 sh -c "ip netns exec sg_cli ss -Htni state established '( dport = :8080 )' | grep -q mss:"
+	mss=$(cli ss -Htni state established "( dport = :8080 )" | grep -oE '\bmss:[0-9]+' | head -n1 | cut -d: -f2)
+	sleep 3.5
+	sg_stop
+	info "after MTU 1400 on sgs0: the client's MSS $mss (1400 - 40, less 12 for timestamps); handoffs $(summary handoffs)"
+	((mss == 1348 || mss == 1360)) || fail "the client's MSS $mss: the SYN-ACK did not follow the MTU of 1400"
+	(($(summary handoffs) == 11)) || fail "$(summary handoffs) handoffs for 11 connections"
+	[[ $(json_states server 2>/dev/null | tr ',' '\n' | grep -c ESTABLISHED) -ge 11 ]] ||
+		fail "not all 11 connections tracked: $(json_states server)"
+}
