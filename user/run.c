@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "cookie.h"
 #include "counters.h"
+#include "ladder.h"
 #include "output.h"
 #include "run.h"
 #include "track.h"
@@ -244,6 +245,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_out *out = NULL;
 	struct sg_tracker *trk = NULL;
 	struct sg_cookies *ck = NULL;
+	struct sg_ladder *ladder = NULL;
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
@@ -278,7 +280,7 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 	sg_settings_apply(skel, cfg);
-	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg)) {
+	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg) || sg_ladder_preload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -338,6 +340,9 @@ int sg_run(const struct sg_config *cfg)
 		fprintf(stderr, "synguard: ring buffer setup failed: %s\n", strerror(-err));
 		goto out;
 	}
+	ladder = sg_ladder_new(cfg, skel, rb, out, &err);	/* --ladder, --diagram */
+	if (err)
+		goto out;
 	print_start(out, cfg, &at);
 
 	sw.trk = trk;
@@ -403,6 +408,7 @@ int sg_run(const struct sg_config *cfg)
 		print_counters(out, trk, "summary", cnt, NULL, 0, sg_now_ns());
 	sg_tracker_summary(trk);
 	sg_cookies_summary(ck, sg_now_ns());
+	sg_ladder_finish(ladder);
 
 out:
 	if (sweeper_started) {
@@ -410,6 +416,7 @@ out:
 		pthread_join(sw.thread, NULL);
 	}
 	ring_buffer__free(rb);
+	sg_ladder_free(ladder);
 	sg_detach_all(&at);
 	synguard_bpf__destroy(skel);
 	sg_cookies_free(ck);
