@@ -501,7 +501,9 @@ static void put_state(struct sg_ladder *l, struct lflow *f, int s, __u8 to, __u8
 	if (timed)
 		time_str(t, ts, sizeof(ts));
 	area_text(a, s, why ? why : "");
-	if (why && l->color) {
+	if (!l->terminal) {
+		/* --diagram only */
+	} else if (why && l->color) {
 		/* (the annotation dim: put_line colours the whole area) */
 		put_line(l, f, ts, s == SG_SIDE_CLIENT ? sg_state_name(to) : "", a, C_DIM,
 			 s == SG_SIDE_SERVER ? sg_state_name(to) : "");
