@@ -153,6 +153,7 @@ static __always_inline void sg_ladder__note(const struct sg_flow_key *k, const s
 	e->state[0] = f->state[0];
 	e->state[1] = f->state[1];
 	e->flow_flags = f->flags;
+	e->closer = sg__closer(f);
 	e->ntr = ntr > SG_FSM_MAX_TR ? SG_FSM_MAX_TR : ntr;
 	if (out) {
 		e->tr[0] = out->tr[0];

@@ -52,7 +52,8 @@ struct sg_seg_event {
 	struct sg_tr tr[SG_FSM_MAX_TR];	/* the transitions this segment caused, in order */
 	__u8 flow_flags;	/* SG_F_* */
 	__u8 optlen;		/* bytes in opts[] (SYNs only) */
-	__u8 pad[2];
+	__u8 closer;		/* enum sg_closer: who closed first and how, once known */
+	__u8 pad;
 	__u8 opts[SG_LADDER_OPT_MAX];	/* a SYN's TCP options, raw */
 };
 

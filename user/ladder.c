@@ -193,6 +193,7 @@ struct item {
 	__u8 lost;		/* ARROW: judged lost */
 	__u8 ack_flag;		/* ARROW: carries an ACK */
 	__u8 syn;		/* ARROW: SYN */
+	__u8 retrans;		/* ARROW: the tracker's verdict */
 	__u64 t_ns;		/* since the flow's first segment */
 	__u32 seq, end, ack;	/* ARROW: relative; end = seq + len (+SYN/FIN) */
 	char *text;		/* ARROW: label (options after a '\n'); STATE: the state; GAP, NOTE: text */
@@ -662,14 +663,23 @@ static struct item *judge_lost(struct lflow *f, int x, __u32 seq, __u32 end)
 	}
 	if (!prev)
 		return NULL;
+	/* the peer retransmitted since: this may answer it (a SYN-ACK sent
+	 * again for a SYN received again), no timeout, nothing judged */
+	for (i = p + 1; i < (ssize_t)f->n; i++)
+		if (f->items[i].kind == IT_ARROW && f->items[i].side != x && f->items[i].retrans)
+			return NULL;
 	for (i = p + 1; i < (ssize_t)f->n; i++) {
 		struct item *it = &f->items[i];
 
 		if (it->kind == IT_ARROW && it->side != x && it->ack_flag && (__s32)(it->ack - end) >= 0) {
+			if (it->lost)
+				return NULL;	/* said already */
 			it->lost = 1;
 			return it;
 		}
 	}
+	if (prev->lost)
+		return NULL;
 	prev->lost = 1;
 	return prev;
 }
@@ -825,6 +835,7 @@ static void on_record(struct sg_ladder *l, const struct sg_seg_event *r)
 		it->ack = rack;
 		it->ack_flag = !!(r->tcp_flags & SG_TCP_ACK);
 		it->syn = !!(r->tcp_flags & SG_TCP_SYN);
+		it->retrans = !!(r->verdict & SG_LV_RETRANS);
 		it->lost = 0;
 	}
 
@@ -876,6 +887,8 @@ static void on_record(struct sg_ladder *l, const struct sg_seg_event *r)
 	}
 	f->state[0] = r->state[0];
 	f->state[1] = r->state[1];
+	if (r->closer)
+		f->closer = r->closer;
 	if (flow_over(f))
 		flow_end(l, f, closer_str(f->closer));
 }
@@ -975,9 +988,10 @@ static void write_plantuml(struct sg_ladder *l, const struct lflow *f, FILE *o, 
 	fprintf(o, "title TCP %s -> %s (synguard ladder)\n", c, s);
 	fprintf(o, "participant \"Client\\n%s\" as Client\n", c);
 	fprintf(o, "participant \"Server\\n%s\" as Server\n", s);
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = 0, paired = 0; i < f->n; i++) {
 		const struct item *it = &f->items[i];
 		const char *who = it->side == SG_SIDE_CLIENT ? "Client" : "Server";
+		const struct item *prev = i ? &f->items[i - 1] : NULL;
 
 		switch (it->kind) {
 		case IT_ARROW:
@@ -988,10 +1002,14 @@ static void write_plantuml(struct sg_ladder *l, const struct lflow *f, FILE *o, 
 			fprintf(o, "%s\n", it->lost ? "\\n(lost)" : "");
 			break;
 		case IT_STATE:
-			fprintf(o, "note %s of %s: ", it->side == SG_SIDE_CLIENT ? "left" : "right", who);
+			/* the two sides' notes of one moment side by side ("/ note") */
+			paired = !paired && prev && prev->kind == IT_STATE && prev->side != it->side &&
+				 prev->t_ns == it->t_ns;
+			fprintf(o, "%snote %s of %s: ", paired ? "/ " : "", it->side == SG_SIDE_CLIENT ? "left" : "right",
+				who);
 			diag_text(o, it->text, false);
 			fputc('\n', o);
-			break;
+			continue;
 		case IT_GAP:
 			fprintf(o, "...");
 			diag_text(o, it->text, false);
@@ -1088,7 +1106,7 @@ static void write_diagram(struct sg_ladder *l, struct lflow *f, const char *end)
 	}
 	l->diagrams++;
 	if (l->terminal)
-		put_text(l, f, C_DIM, "diagram: %s", path);
+		put_text(l, f, C_DIM, "diagram: %s.%s", name, mermaid ? "mmd" : "puml");	/* in --diagram DIR */
 }
 
 /* ---- the object ------------------------------------------------------- */
@@ -1204,12 +1222,13 @@ void sg_ladder_finish(struct sg_ladder *l)
 		sg_json_u64(&j, "diagrams", l->diagrams);
 		sg_out_record_end(l->out, &j);
 	} else {
+		/* (not drawn: more than MAX_FLOWS open at once) */
 		sg_out_text(l->out,
-			    "ladder: %llu flows drawn, %llu segment records, %llu over --ladder-rate, %llu lost "
-			    "(ring full), %llu flows not drawn (over %d at once), %llu diagrams written",
+			    "ladder: %llu flows drawn, %llu segment records, %llu over --ladder-rate, %llu lost, "
+			    "%llu flows not drawn, %llu diagrams",
 			    (unsigned long long)l->flows_drawn, (unsigned long long)l->records,
 			    (unsigned long long)st.capped, (unsigned long long)st.lost,
-			    (unsigned long long)l->flows_not_drawn, MAX_FLOWS, (unsigned long long)l->diagrams);
+			    (unsigned long long)l->flows_not_drawn, (unsigned long long)l->diagrams);
 	}
 	pthread_mutex_unlock(&l->lock);
 	sg_out_flush(l->out);
