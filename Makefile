@@ -64,7 +64,7 @@ ALL_OBJS   := $(USER_OBJS) $(TEST_LIB_OBJS) $(PROG_OBJS) $(BENCH_OBJS) \
               $(patsubst $(OUT)/%,$(OBJ)/tests/unit/%.o,$(UNIT_TESTS)) \
               $(patsubst $(OUT)/%,$(OBJ)/tests/tools/%.o,$(TOOLS))
 
-.PHONY: all deps test bench demo vmlinux clean
+.PHONY: all deps test bench demo diagrams vmlinux clean
 
 all: $(APP) $(BPF_OBJ) $(TEST_BPF) $(TOOLS)
 
@@ -86,6 +86,12 @@ bench: deps
 demo: deps
 	@$(MAKE) all
 	@$(APP) demo
+
+# The README's ladder and diagram (docs/ladder-client-closes.{txt,png}),
+# made by the ladder test's client-closes scenario, not drawn by hand.
+diagrams: deps
+	@$(MAKE) all
+	@SG_DIAGRAMS_OUT=$(CURDIR)/docs bash tests/run.sh test_ladder_golden
 
 # ---- BPF ---------------------------------------------------------------
 

@@ -22,6 +22,9 @@ need=(
 	"jq:jq"
 	"ethtool:ethtool"
 	"sysctl:procps"
+	# test only: renders the ladder diagrams (tests/integration/ladder.sh);
+	# pulls a headless JRE (~190 MB installed, ~10 s with the JRE present)
+	"plantuml:plantuml"
 )
 missing=()
 for pair in "${need[@]}"; do

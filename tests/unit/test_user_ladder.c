@@ -253,8 +253,53 @@ static void test_terminal(void)
 	rmdir(dir);
 }
 
+/* Colours: only escape sequences are added; the visible width stays. */
+static void test_color(void)
+{
+	struct sg_config cfg;
+	struct sg_out_opts oo = { .ts = SG_TS_NONE };
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	struct sg_out *out = sg_out_new(mem, &oo);
+	struct sg_ladder *l;
+	int wide = 0;
+
+	sg_config_defaults(&cfg);
+	cfg.ladder.on = true;
+	l = sg_ladder_new_bare(&cfg, out, true);
+	if (!CHECK(l && out, "ladder object (colours)"))
+		return;
+	run_flow(l);
+	sg_out_flush(out);
+	fflush(mem);
+	CHECK(strstr(text, "\033[33m|-- SYN seq=0 win=502 len=0 RETRANS"), "a retransmission in yellow");
+	CHECK(strstr(text, "\033[1m\033[32mSYN_SENT"), "states in bold green");
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int cols = 0;
+
+		for (const char *p = line; *p; p++) {
+			if (*p == '\033') {
+				while (*p && *p != 'm')
+					p++;
+				if (!*p)
+					break;
+				continue;
+			}
+			cols++;
+		}
+		wide += cols > 100;
+	}
+	CHECK(wide == 0, "%d coloured lines wider than 100 columns", wide);
+	sg_ladder_free(l);
+	sg_out_free(out);
+	fclose(mem);
+	free(text);
+}
+
 int main(void)
 {
 	test_terminal();
+	test_color();
 	return check_summary("user_ladder");
 }
