@@ -106,7 +106,7 @@ MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 INSTALLED  := $(SBINDIR)/synguard $(MANDIR)/man8/synguard.8 $(UNITDIR)/synguard@.service
 
-.PHONY: all deps test fuzz bench demo vmlinux clean install uninstall
+.PHONY: all deps test fuzz bench demo diagrams vmlinux clean install uninstall
 
 all: $(APP) $(BPF_OBJ) $(TEST_BPF) $(TOOLS)
 
@@ -138,6 +138,12 @@ bench:
 demo: deps
 	@$(MAKE) all
 	@$(APP) demo
+
+# The README's ladder and diagram (docs/ladder-client-closes.{txt,png}),
+# made by the ladder test's client-closes scenario, not drawn by hand.
+diagrams: deps
+	@$(MAKE) all
+	@SG_DIAGRAMS_OUT=$(CURDIR)/docs bash tests/run.sh test_ladder_golden
 
 # ---- BPF ---------------------------------------------------------------
 

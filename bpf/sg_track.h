@@ -19,6 +19,7 @@
 #include "sg_parse.h"
 #include "sg_maps.h"
 #include "sg_histo.h"
+#include "sg_ladder.h"
 
 #define SG_TRACK_INGRESS 0x1
 #define SG_TRACK_EGRESS	 0x2
@@ -251,8 +252,10 @@ __noinline int sg_track_new(struct sg_track_work *w)
 		}
 		in_flows = 1;
 	}
-	if (!sg_quiet(&w->nf))
+	if (!sg_quiet(&w->nf)) {
 		sg_emit_out(c, &w->k, &w->nf, &w->out, w->seg.now);
+		sg_ladder_note_seg(&w->k, &w->nf, &w->seg, &w->out);
+	}
 	return in_flows;
 }
 
@@ -292,12 +295,15 @@ __noinline int sg_flow_move(struct sg_track_work *w, struct sg_flow *f)
 
 /* The bulk of a flow: data and acks between two ESTABLISHED endpoints
  * (sg_flow_steady()). Coarse time is plenty for the idle timer, and cheaper. */
-static __always_inline void sg_track_steady(struct sg_flow *f, int lo, const struct sg_pkt *p,
-					    struct sg_counters *c)
+static __always_inline void sg_track_steady(const struct sg_flow_key *k, struct sg_flow *f, int lo,
+					    const struct sg_pkt *p, struct sg_counters *c, __u32 how)
 {
-	if (sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window,
-			  bpf_ktime_get_coarse_ns()))
+	int rt = sg_flow_count(f, sg_flow_from_client(f, lo), p->seq, p->payload_len, p->window,
+			       bpf_ktime_get_coarse_ns());
+
+	if (rt)
 		sg_count(c, SG_CNT_RETRANS);
+	sg_ladder_note_steady(k, f, p, lo, rt, how);	/* --ladder-data only */
 }
 
 /* 1: the flow's server endpoint is ESTABLISHED or closing, so the kernel
@@ -330,7 +336,7 @@ __noinline int sg_track_known(struct sg_pkt *p, struct sg_counters *c)
 	if (!f)
 		return SG_KNOWN_NONE;
 	if (sg_flow_steady(f, p->flags)) {
-		sg_track_steady(f, lo, p, c);
+		sg_track_steady(&k, f, lo, p, c, SG_TRACK_INGRESS);
 		return SG_KNOWN_COUNTED;
 	}
 	return sg_flow_server_open(f) ? SG_KNOWN_OPEN : SG_KNOWN_NONE;
@@ -354,9 +360,10 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	f = bpf_map_lookup_elem(&sg_flows, &k);
 
 	if (f && sg_flow_steady(f, fl)) {
-		sg_track_steady(f, lo, p, c);
+		sg_track_steady(&k, f, lo, p, c, how);
 		return 1;
 	}
+	sg_ladder_frame(p, how);	/* ladder mode: where the options are, which way */
 
 	w = bpf_map_lookup_elem(&sg_track_work, &zero);
 	if (!w)
@@ -394,8 +401,10 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 		sg_count(c, SG_CNT_RETRANS);
 	if (w->out.rst_ignored)
 		sg_count(c, SG_CNT_RST_IGNORED);
-	if (!(ret & SG_STEP_QUIET))
+	if (!(ret & SG_STEP_QUIET)) {
 		sg_emit_out(c, &w->k, f, &w->out, w->seg.now);
+		sg_ladder_note_seg(&w->k, f, &w->seg, &w->out);
+	}
 	sg_hs_observe(&w->k, f, &w->out);
 
 	/* handshake done: move to the flow table, out of the flood's reach */

@@ -56,8 +56,7 @@ static __noinline int sg_syn_tfo(struct xdp_md *ctx, struct sg_pkt *p)
 	return oc.o.tfo;
 }
 
-SEC("xdp")
-int sg_xdp(struct xdp_md *ctx)
+static __always_inline int sg_xdp_frame(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -111,6 +110,15 @@ int sg_xdp(struct xdp_md *ctx)
 	}
 }
 
+SEC("xdp")
+int sg_xdp(struct xdp_md *ctx)
+{
+	int verdict = sg_xdp_frame(ctx);
+
+	sg_ladder_flush_xdp(ctx);	/* ladder mode: the frame's record, if any */
+	return verdict;
+}
+
 /* TC ingress: only attached when cookies may be in use (--mode protect|auto). */
 SEC("tc")
 int sg_tc_ingress(struct __sk_buff *skb)
@@ -151,6 +159,7 @@ int sg_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
 	sg_track_xdp(&p, c, SG_TRACK_EGRESS);
+	sg_ladder_flush_skb(skb);	/* ladder mode: the segment's record, if any */
 	return TC_ACT_OK;
 }
 

@@ -44,6 +44,13 @@ struct sg_settings {
 	__u8 pad[3];		/* explicit: no hidden hole in the rodata layout */
 	__u32 syn_quiet;	/* SYNs/s per port (per CPU) above which new handshakes
 				 * are summarised, not printed one by one */
+	/* ladder mode (bpf/sg_ladder.h): per-segment records of tracked flows */
+	__u8 ladder;		/* 1: --ladder or --diagram; 0: none of its code is verified */
+	__u8 ladder_data;	/* 1: also each steady segment of an established flow */
+	__u8 pad_ladder[2];
+	__u32 ladder_max;	/* a flow's first N segments get a record; after them only
+				 * SYN/FIN/RST and segments that change a state */
+	__u32 ladder_rate;	/* records per second at most, all flows (then counted) */
 };
 
 /* Monitor mode, everything tracked; the cookie fields are what a Linux
@@ -61,6 +68,10 @@ struct sg_settings {
 	.port_filter = 0,			\
 	.addr_filter = 0,			\
 	.syn_quiet = SG_SYN_SUMMARY_DEFAULT,	\
+	.ladder = 0,				\
+	.ladder_data = 0,			\
+	.ladder_max = 200,			\
+	.ladder_rate = 10000,			\
 }
 
 #endif /* SG_SETTINGS_H */

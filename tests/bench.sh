@@ -723,6 +723,8 @@ jq -r '
   "  ack_invalid (bad cookie, XDP_DROP)                \(.ack_invalid_ns|n)        \(.over_baseline.ack_invalid_ns|n)          \(.anchor.ack_invalid_ns|n) (\(.anchor.over_baseline.ack_invalid_ns|n))",
   "  track_established (monitor, data segment)         \(.track_established_ns|n)        \(.over_baseline.track_established_ns|n)",
   "  protect_established (protect, first request)      \(.protect_established_ns|n)        \(.over_baseline.protect_established_ns|n)",
+  "  other_port (-p 9999, a data segment to port 80)   \(.other_port_ns|n)        \(.over_baseline.other_port_ns|n)",
+  "  other_port_ladder (the same with --ladder)        \(.other_port_ladder_ns|n)        \(.over_baseline.other_port_ladder_ns|n)",
   (.ns_notes // {} | to_entries[] | "  note: \(.key): \(.value)"),
   "",
   "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections, generator \(.method.flood_generator // "synflood"), median of \(.method.flood_runs // 1) runs)",

@@ -35,6 +35,9 @@ need=(
 	"curl:curl"
 	"nsenter:util-linux"
 	"man:man-db"
+	# test only: renders the ladder diagrams (tests/integration/ladder.sh);
+	# pulls a headless JRE (~190 MB installed, ~10 s with the JRE present)
+	"plantuml:plantuml"
 )
 missing=()
 for pair in "${need[@]}"; do

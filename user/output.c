@@ -302,6 +302,8 @@ struct sg_out {
 	char *buf;
 	size_t len;
 	__u64 lost;			/* lines dropped: reader stalled, write failed, too long */
+	sg_out_tap_fn tap;		/* set before any event (ladder mode) */
+	void *tap_ctx;
 };
 
 struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
@@ -523,6 +525,12 @@ void sg_out_counts(const struct sg_out *o, struct sg_out_counts *c)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
+void sg_out_set_tap(struct sg_out *o, sg_out_tap_fn fn, void *ctx)
+{
+	o->tap = fn;
+	o->tap_ctx = ctx;
+}
+
 void sg_out_event(struct sg_out *o, const struct sg_event *e)
 {
 	char line[512];
@@ -531,6 +539,8 @@ void sg_out_event(struct sg_out *o, const struct sg_event *e)
 	if (e->type <= SG_EV_STATS)
 		__atomic_fetch_add(&o->emitted[e->type], 1, __ATOMIC_RELAXED);
 	count_event(&o->cnt, e);
+	if (o->tap && o->tap(o->tap_ctx, e))
+		return;
 	/* -q keeps alerts, losses and summaries; it drops per-transition lines. */
 	if (o->opt.quiet && e->type == SG_EV_STATE)
 		return;

@@ -29,6 +29,12 @@ struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt);
 void sg_out_free(struct sg_out *o);
 bool sg_out_json(const struct sg_out *o);
 
+/* A tap sees every event before it is printed, from whichever thread
+ * emits it; returning true keeps the event's line off the output (it is
+ * counted all the same). One tap at most (ladder mode). */
+typedef bool (*sg_out_tap_fn)(void *ctx, const struct sg_event *e);
+void sg_out_set_tap(struct sg_out *o, sg_out_tap_fn fn, void *ctx);
+
 /* An event (ring buffer or userspace timers): one line, counted by type. */
 void sg_out_event(struct sg_out *o, const struct sg_event *e);
 /* Events emitted so far of one enum sg_event_type (quiet ones included). */

@@ -24,6 +24,7 @@
 #include "cookie.h"
 #include "counters.h"
 #include "metrics.h"
+#include "ladder.h"
 #include "output.h"
 #include "owner.h"
 #include "pin.h"
@@ -374,6 +375,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_cookies *ck = NULL;
 	struct sg_metrics *mx = NULL;
 	FILE *of = stdout;
+	struct sg_ladder *ladder = NULL;
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
@@ -424,7 +426,8 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 	sg_settings_apply(skel, cfg);
-	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg) || sg_metrics_preload(skel, cfg)) {
+	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg) || sg_metrics_preload(skel, cfg) ||
+	    sg_ladder_preload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -511,6 +514,9 @@ int sg_run(const struct sg_config *cfg)
 		fprintf(stderr, "synguard: ring buffer setup failed: %s\n", strerror(-err));
 		goto out;
 	}
+	ladder = sg_ladder_new(cfg, skel, rb, out, &err);	/* --ladder, --diagram */
+	if (err)
+		goto out;
 	print_start(out, cfg, &at, pin);
 
 	sw.trk = trk;
@@ -587,6 +593,7 @@ int sg_run(const struct sg_config *cfg)
 		print_counters(out, trk, "summary", cnt, NULL, 0, sg_now_ns());
 	sg_tracker_summary(trk);
 	sg_cookies_summary(ck, sg_now_ns());
+	sg_ladder_finish(ladder);
 
 out:
 	if (sweeper_started) {
@@ -595,6 +602,7 @@ out:
 	}
 	sg_metrics_stop(mx);	/* (it reads the objects below) */
 	ring_buffer__free(rb);
+	sg_ladder_free(ladder);
 	sg_detach_all(&at);
 	synguard_bpf__destroy(skel);
 	sg_cookies_free(ck);

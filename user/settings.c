@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "sg_user.h"
+#include "ladder.h"
 #include "synguard.skel.h"
 
 int sg_read_sysctl(const char *name, int *val)
@@ -73,6 +74,7 @@ void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg)
 	s.port_filter = cfg->nports > 0;
 	s.addr_filter = cfg->ncidrs > 0;
 	s.syn_quiet = cfg->syn_summary;
+	sg_ladder_settings(&s, cfg);
 	if (cfg->mode != SG_MODE_MONITOR) {
 		s.explicit_ports = cfg->nprot_ports > 0;
 		/* Offer only what the kernel will accept for the handoff; an

@@ -21,6 +21,19 @@ struct sg_cidr {
 	__u32 addr[4]; /* network order */
 };
 
+/* --ladder, --diagram (user/ladder.c) */
+enum sg_diagram_fmt { SG_DIAGRAM_PLANTUML = 0, SG_DIAGRAM_MERMAID };
+
+struct sg_ladder_cfg {
+	bool on;		/* --ladder: draw each flow's ladder on stdout */
+	bool no_color;		/* --no-color */
+	bool data;		/* --ladder-data: every segment of established flows too */
+	const char *diagram_dir;	/* --diagram DIR */
+	enum sg_diagram_fmt diagram_fmt;
+	__u32 max;		/* --ladder-max: segments per flow (0: default) */
+	__u32 rate;		/* --ladder-rate: records per second (0: default) */
+};
+
 struct sg_config {
 	const char *ifname;
 	enum sg_xdp_mode xdp_mode;
@@ -54,6 +67,7 @@ struct sg_config {
 	const char *metrics;	/* --metrics [ADDR]:PORT, NULL: no HTTP server */
 	const char *secret_file;	/* --secret-file: fleet cookie keys (secret.h) */
 	const char *output;	/* --output FILE: JSON lines appended there, reopened on SIGHUP */
+	struct sg_ladder_cfg ladder;	/* --ladder, --diagram */
 };
 
 void sg_config_defaults(struct sg_config *cfg);

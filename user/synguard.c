@@ -10,6 +10,7 @@
 
 #include "sg_user.h"
 #include "metrics.h"
+#include "ladder.h"
 #include "run.h"
 #include "service.h"
 
@@ -252,6 +253,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &cfg;	/* the ladder options */
+		break;
 	case ARGP_KEY_ARG:
 		if (cfg.ifname)
 			argp_error(state, "only one interface, got '%s' and '%s'", cfg.ifname, arg);
@@ -285,7 +289,12 @@ static void on_hup(int sig)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { .options = opts, .parser = parse_arg, .args_doc = "IFACE", .doc = doc };
+	static const struct argp_child children[] = {
+		{ &sg_ladder_argp, 0, "Ladder diagrams (needs a filter: -p, -a, -4 or -6):", 6 },
+		{},
+	};
+	static const struct argp argp = { .options = opts, .parser = parse_arg, .args_doc = "IFACE", .doc = doc,
+					  .children = children };
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	argp_err_exit_status = 2;

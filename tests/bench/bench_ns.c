@@ -27,6 +27,11 @@
  *   track_established    monitor mode, in-order data segments (100 bytes,
  *                        TS) of a flow made ESTABLISHED by SYN (XDP),
  *                        SYN-ACK (TC egress), ACK (XDP); XDP_PASS
+ *   other_port / other_port_ladder
+ *                        the same data segments with -p 9999 (another
+ *                        port): without and with ladder mode (--ladder),
+ *                        whose cost for traffic it does not draw is this
+ *                        difference
  * The protect cases need a listener: bench_ns opens one on --port (IPv4 and
  * IPv6) in the current netns, where BPF_PROG_TEST_RUN's socket lookups run.
  *
@@ -303,6 +308,26 @@ static void cfg_monitor(struct synguard_bpf *skel, void *arg)
 	bpf_program__set_autoload(skel->progs.sg_tc_ingress, false);
 }
 
+/* -p 9999, ladder mode on (arg != NULL) or off */
+static void cfg_other_port(struct synguard_bpf *skel, void *arg)
+{
+	struct sg_settings *s = &skel->rodata->sg_cfg;
+
+	s->port_filter = 1;
+	s->ladder = arg != NULL;
+	bpf_program__set_autoload(skel->progs.sg_tc_ingress, false);
+}
+
+static int other_port_open(struct h_ctx *h, int ladder)
+{
+	__u16 port = 9999;
+	__u8 one = 1;
+
+	if (h_open(h, cfg_other_port, ladder ? (void *)1 : NULL))
+		return -1;
+	return bpf_map_update_elem(bpf_map__fd(h->skel->maps.sg_filter_ports), &port, &one, BPF_ANY);
+}
+
 static int protect_postload(struct synguard_bpf *skel)
 {
 	struct sg_cookie_secrets s = {};
@@ -514,12 +539,14 @@ int main(int argc, char **argv)
 		      r_asyn = { "anchor_synack", .expect = XDP_TX },
 		      r_asyn6 = { "anchor_synack6", .expect = XDP_TX },
 		      r_aackv = { "anchor_ack_valid", .expect = XDP_PASS },
-		      r_aacki = { "anchor_ack_invalid", .expect = XDP_DROP };
+		      r_aacki = { "anchor_ack_invalid", .expect = XDP_DROP },
+		      r_oth = { "other_port", .expect = XDP_PASS },
+		      r_othl = { "other_port_ladder", .expect = XDP_PASS };
 	struct result *all[] = { &r_pass, &r_syn, &r_syn6, &r_ackv, &r_ackr, &r_acki, &r_trk, &r_pest,
-				 &r_asyn, &r_asyn6, &r_aackv, &r_aacki };
+				 &r_asyn, &r_asyn6, &r_aackv, &r_aacki, &r_oth, &r_othl };
 	static struct anchor an;
 	struct frames f_aackv = {};
-	static struct h_ctx hp, hm;	/* protect, monitor */
+	static struct h_ctx hp, hm, ho, hol;	/* protect, monitor, -p other port without/with ladder */
 	struct frames f_syn4 = {}, f_syn6 = {}, f_ackv = {}, f_ackr = {}, f_acki = {}, f_data = {},
 		      f_pest = {};
 	struct bpf_object *pobj;
@@ -587,6 +614,10 @@ int main(int argc, char **argv)
 	}
 	xdp_m = bpf_program__fd(hm.skel->progs.sg_xdp);
 	tc_m = bpf_program__fd(hm.skel->progs.sg_tc_egress);
+	if (other_port_open(&ho, 0))
+		r_oth.why = "n/a (cannot load the -p 9999 skeleton)";
+	if (other_port_open(&hol, 1))
+		r_othl.why = "n/a (cannot load the -p 9999 --ladder skeleton)";
 
 	/* protect-mode skeleton + listeners */
 	l4 = listen_on(4);
@@ -796,6 +827,13 @@ int main(int argc, char **argv)
 			if (time_round(an.prog_fd, &f_aackv, opt_calls, &r_aackv))
 				return 1;
 		}
+		/* the same segments to skeletons tracking another port */
+		if (!r_trk.why && !r_oth.why &&
+		    time_round(bpf_program__fd(ho.skel->progs.sg_xdp), &f_data, opt_calls, &r_oth))
+			return 1;
+		if (!r_trk.why && !r_othl.why &&
+		    time_round(bpf_program__fd(hol.skel->progs.sg_xdp), &f_data, opt_calls, &r_othl))
+			return 1;
 		if (!have_protect)
 			continue;
 		if (time_round(xdp_p, &f_syn4, opt_calls, &r_syn))
@@ -866,7 +904,7 @@ int main(int argc, char **argv)
 		if (!r->ok && !r->why && !strncmp(r->name, "anchor", 6))
 			r->why = an.why ? an.why : "n/a";
 		if (!r->ok && !r->why)
-			r->why = (r == &r_trk || r == &r_pass) ? "n/a" : protect_why;
+			r->why = (r == &r_trk || r == &r_pass || r == &r_oth || r == &r_othl) ? "n/a" : protect_why;
 	}
 	{
 		double base = res_median(&r_pass);
@@ -881,6 +919,8 @@ int main(int argc, char **argv)
 		json_num("track_established_ns", &r_trk, base, 0, &first);
 		json_num("protect_established_ns", &r_pest, base, 0, &first);
 		json_num("ack_valid_repeat_ns", &r_ackr, base, 0, &first);
+		json_num("other_port_ns", &r_oth, base, 0, &first);
+		json_num("other_port_ladder_ns", &r_othl, base, 0, &first);
 		printf(",\"over_baseline\":{");
 		first = 1;
 		json_num("synack_ns", &r_syn, base, 1, &first);
@@ -890,6 +930,8 @@ int main(int argc, char **argv)
 		json_num("track_established_ns", &r_trk, base, 1, &first);
 		json_num("protect_established_ns", &r_pest, base, 1, &first);
 		json_num("ack_valid_repeat_ns", &r_ackr, base, 1, &first);
+		json_num("other_port_ns", &r_oth, base, 1, &first);
+		json_num("other_port_ladder_ns", &r_othl, base, 1, &first);
 		/* the anchor: all four measured, or null and why */
 		printf("},\"anchor\":");
 		if (r_asyn.ok && r_asyn6.ok && r_aackv.ok && r_aacki.ok) {
@@ -944,6 +986,10 @@ int main(int argc, char **argv)
 		       opt_calls, opt_rounds, opt_cpu);
 	}
 	h_close(&hm);
+	if (ho.skel)
+		h_close(&ho);
+	if (hol.skel)
+		h_close(&hol);
 	if (hp.skel)
 		h_close(&hp);
 	anchor_close(&an);
