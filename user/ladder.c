@@ -142,7 +142,7 @@ bool sg_ladder_wanted(const struct sg_config *cfg)
 void sg_ladder_settings(struct sg_settings *s, const struct sg_config *cfg)
 {
 	s->ladder = sg_ladder_wanted(cfg);
-	s->ladder_data = cfg->ladder.data;
+	s->ladder_data = s->ladder && cfg->ladder.data;	/* (BPF tests it alone) */
 	s->ladder_max = cfg->ladder.max ? cfg->ladder.max : SG_LADDER_MAX_DEFAULT;
 	s->ladder_rate = cfg->ladder.rate ? cfg->ladder.rate : SG_LADDER_RATE_DEFAULT;
 }
@@ -592,13 +592,16 @@ static struct lflow *flow_new(struct sg_ladder *l, const struct sg_seg_event *r)
 	struct lflow *f;
 	unsigned int h;
 
+	/* (counted once per flow: at its first record, the one that opened it) */
+	bool first = r->ntr && r->tr[0].from == SG_CLOSED;
+
 	if (l->nflows >= MAX_FLOWS) {
-		l->flows_not_drawn++;
+		l->flows_not_drawn += first;
 		return NULL;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		l->flows_not_drawn++;
+		l->flows_not_drawn += first;
 		return NULL;
 	}
 	f->id = ++l->next_id % 1000;
