@@ -526,12 +526,14 @@ static void put_gap(struct sg_ladder *l, struct lflow *f, const __u32 *pkts, con
 	__u64 miss, missb;
 	char a[AREA_W + 1], txt[128], dur[32];
 
-	if (!f->counts || now <= had + this_seg) {
+	/* (f->pkts start at 0: a flow's first record may come after segments
+	 * it was not sent for, a handshake summarised during a SYN flood) */
+	if (now <= had + this_seg) {
 		if (!f->counts || now >= had) {
 			memcpy(f->pkts, pkts, sizeof(f->pkts));
 			memcpy(f->bytes, bytes, sizeof(f->bytes));
-			f->counts = true;
 		}
+		f->counts = true;
 		return;
 	}
 	miss = now - had - this_seg;
@@ -539,9 +541,15 @@ static void put_gap(struct sg_ladder *l, struct lflow *f, const __u32 *pkts, con
 	memcpy(f->pkts, pkts, sizeof(f->pkts));
 	memcpy(f->bytes, bytes, sizeof(f->bytes));
 	f->skipped += miss;
-	time_str(t > f->last_ts - f->first_ts ? t - (f->last_ts - f->first_ts) : 0, dur, sizeof(dur));
-	snprintf(txt, sizeof(txt), "%llu segment%s, %llu bytes not shown (%s ms)", (unsigned long long)miss,
-		 miss == 1 ? "" : "s", (unsigned long long)missb, dur + 1);
+	if (!f->counts) {
+		snprintf(txt, sizeof(txt), "%llu earlier segment%s, %llu bytes not shown", (unsigned long long)miss,
+			 miss == 1 ? "" : "s", (unsigned long long)missb);
+	} else {
+		time_str(t > f->last_ts - f->first_ts ? t - (f->last_ts - f->first_ts) : 0, dur, sizeof(dur));
+		snprintf(txt, sizeof(txt), "%llu segment%s, %llu bytes not shown (%s ms)", (unsigned long long)miss,
+			 miss == 1 ? "" : "s", (unsigned long long)missb, dur + 1);
+	}
+	f->counts = true;
 	if (l->terminal) {
 		char dots[160];
 
