@@ -832,7 +832,7 @@ static void on_record(struct sg_ladder *l, const struct sg_seg_event *r)
 		}
 	}
 	if (r->verdict & SG_LV_RST_IGNORED)
-		snprintf(note, sizeof(note), "^ not at the sender's next seq: changes nothing");
+		snprintf(note, sizeof(note), "^ RST not at the sender's next seq: changes nothing");
 
 	{
 		char full[256];
@@ -894,7 +894,15 @@ static void on_record(struct sg_ladder *l, const struct sg_seg_event *r)
 	if (note[0]) {
 		if (l->terminal)
 			area_lines(l, f, x, note, C_YELLOW);
-		item_add(l, f, IT_NOTE, x, t, note + 2);	/* without the "^ " */
+		/* the diagram's note stands apart: "retransmission: the SYN at ..." */
+		if (!strncmp(note, "^ so ", 5)) {
+			char dn[160];
+
+			snprintf(dn, sizeof(dn), "retransmission: %s", note + 5);
+			item_add(l, f, IT_NOTE, x, t, dn);
+		} else {
+			item_add(l, f, IT_NOTE, x, t, note + 2);	/* without the "^ " */
+		}
 	}
 	f->state[0] = r->state[0];
 	f->state[1] = r->state[1];

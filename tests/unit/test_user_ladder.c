@@ -211,6 +211,8 @@ static void test_terminal(void)
 			      count(puml, "Server -> Client:") == 2,
 		      "one arrow per segment drawn");
 		CHECK(strstr(puml, "Client ->x Server: +0.000 ms SYN seq=0"), "the lost SYN drawn as lost");
+		CHECK(strstr(puml, "note over Client, Server: retransmission: the SYN at +0.000 ms is taken as lost"),
+		      "the judgement as a note");
 		CHECK(strstr(puml, "note left of Client: SYN_SENT") && strstr(puml, "note right of Server: LAST_ACK") &&
 			      strstr(puml, "note left of Client: CLOSED (timer)"),
 		      "states as notes on their sides");
