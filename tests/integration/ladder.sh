@@ -301,9 +301,16 @@ test_ladder_rate_cap() {
 		>"$TMPD/cli.out" 2>&1 || fail "client failed: $(cat "$TMPD/cli.out")"
 	sleep 2
 	sg_stop
+	local sum rec over
 	got=$(ld_flow 8120)
-	grep -qE '^ladder: 1 flows drawn, 3 segment records, 3 over --ladder-rate, 0 lost' "$TMPD/ladder.txt" ||
-		{ echo "$got"; grep '^ladder:' "$TMPD/ladder.txt"; fail "3 records sent and 3 over the rate expected"; }
-	grep -qE 'still open at exit|not drawn' <<<"$got" || { echo "$got"; fail "what was cut is not said"; }
+	sum=$(grep '^ladder:' "$TMPD/ladder.txt")
+	[[ $sum =~ ^ladder:\ 1\ flows\ drawn,\ ([0-9]+)\ segment\ records,\ ([0-9]+)\ over\ --ladder-rate,\ 0\ lost ]] ||
+		{ echo "$got"; fail "ladder totals: $sum"; }
+	rec=${BASH_REMATCH[1]} over=${BASH_REMATCH[2]}
+	# 6 segments with a record in ~1 ms: 3 in the rate window (more only
+	# if the 1.07 s window happened to turn in that millisecond)
+	((rec + over == 6 && rec >= 3)) || { echo "$got"; fail "ladder totals: $sum"; }
+	((over == 0)) || grep -qE 'still open at exit|not drawn' <<<"$got" ||
+		{ echo "$got"; fail "what was cut is not said"; }
 	info "--ladder-rate 3: $(grep '^ladder:' "$TMPD/ladder.txt")"
 }
