@@ -9,12 +9,13 @@
  * is exactly what it is without ladder mode. On, it costs only tracked
  * flows (the -p/-a/-4/-6 filters, which --ladder requires, run first):
  *
- *  - the tracker fills the per-CPU scratch record (sg_ladder_note_*) while
- *    it has the flow at hand; the program that parsed the frame then
+ *  - the tracker fills the per-CPU scratch record (sg_ladder_note_seg)
+ *    while it has the flow at hand; the program that parsed the frame then
  *    submits it (sg_ladder_flush_*), adding a SYN's raw option bytes,
  *    which only it can read (the tracker runs in global functions that
  *    cannot touch the packet). A filtered segment costs one per-CPU array
- *    lookup.
+ *    lookup. Steady segments (--ladder-data) are submitted by the tracker
+ *    (sg_ladder_note_steady): the established-flow fast path has no flush.
  *  - Bounded: a flow's first sg_cfg.ladder_max segments get a record, and
  *    after them only SYN, FIN, RST and segments that change a state; the
  *    steady segments of an established flow only with --ladder-data
@@ -184,17 +185,6 @@ static __always_inline void sg_ladder_note_seg(const struct sg_flow_key *k, cons
 	sg_ladder__note(k, f, sg->now, sg->seq, sg->ack, sg->len, sg->window, sg->flags, sg->lo, out, v);
 }
 
-/* A steady segment of an established flow: only with --ladder-data. */
-static __always_inline void sg_ladder_note_steady(const struct sg_flow_key *k, const struct sg_flow *f,
-						  const struct sg_pkt *p, int lo, int retrans, __u32 how)
-{
-	if (!sg_cfg.ladder || !sg_cfg.ladder_data)
-		return;
-	sg_ladder_frame(p, how);
-	sg_ladder__note(k, f, bpf_ktime_get_ns(), p->seq, p->ack, p->payload_len, p->window, p->flags, lo, NULL,
-			SG_LV_STEADY | (retrans ? SG_LV_RETRANS : 0));
-}
-
 static __always_inline void sg_ladder_count(int what)
 {
 	__u32 zero = 0;
@@ -238,6 +228,27 @@ static __always_inline void sg_ladder__submit(struct sg_ladder_scratch *s)
 		return;
 	}
 	sg_ladder_count(0);
+}
+
+/*
+ * A steady segment of an established flow: only with --ladder-data (which
+ * implies ladder), submitted at once (no options to add), so the steady
+ * path needs no flush: with ladder_data off, its cost is this one test of
+ * a read-only byte.
+ */
+static __always_inline void sg_ladder_note_steady(const struct sg_flow_key *k, const struct sg_flow *f,
+						  const struct sg_pkt *p, int lo, int retrans, __u32 how)
+{
+	struct sg_ladder_scratch *s;
+
+	if (!sg_cfg.ladder_data)
+		return;
+	sg_ladder_frame(p, how);
+	sg_ladder__note(k, f, bpf_ktime_get_ns(), p->seq, p->ack, p->payload_len, p->window, p->flags, lo, NULL,
+			SG_LV_STEADY | (retrans ? SG_LV_RETRANS : 0));
+	s = sg_ladder_scratch_get();
+	if (s && s->pending)
+		sg_ladder__submit(s);
 }
 
 /* After the XDP program's tracking: submit the frame's record, if any. */

@@ -56,7 +56,8 @@ static __noinline int sg_syn_tfo(struct xdp_md *ctx, struct sg_pkt *p)
 	return oc.o.tfo;
 }
 
-static __always_inline int sg_xdp_frame(struct xdp_md *ctx)
+SEC("xdp")
+int sg_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -101,22 +102,15 @@ static __always_inline int sg_xdp_frame(struct xdp_md *ctx)
 		/* a connection the tracker does not keep is remembered apart */
 		if (!sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE))
 			sg_ck_mark_handed(&p);
+		sg_ladder_flush_xdp(ctx);	/* ladder mode: the segment's record, if any */
 		return XDP_PASS;
 	default:
 		if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN && p.tcp_hlen > 20)
 			p.tfo = sg_syn_tfo(ctx, &p);
 		sg_track_xdp(&p, c, SG_TRACK_INGRESS);
+		sg_ladder_flush_xdp(ctx);	/* ladder mode: the segment's record, if any */
 		return XDP_PASS;
 	}
-}
-
-SEC("xdp")
-int sg_xdp(struct xdp_md *ctx)
-{
-	int verdict = sg_xdp_frame(ctx);
-
-	sg_ladder_flush_xdp(ctx);	/* ladder mode: the frame's record, if any */
-	return verdict;
 }
 
 /* TC ingress: only attached when cookies may be in use (--mode protect|auto). */

@@ -142,7 +142,7 @@ bool sg_ladder_wanted(const struct sg_config *cfg)
 void sg_ladder_settings(struct sg_settings *s, const struct sg_config *cfg)
 {
 	s->ladder = sg_ladder_wanted(cfg);
-	s->ladder_data = cfg->ladder.data;
+	s->ladder_data = s->ladder && cfg->ladder.data;	/* (BPF tests it alone) */
 	s->ladder_max = cfg->ladder.max ? cfg->ladder.max : SG_LADDER_MAX_DEFAULT;
 	s->ladder_rate = cfg->ladder.rate ? cfg->ladder.rate : SG_LADDER_RATE_DEFAULT;
 }
@@ -526,12 +526,14 @@ static void put_gap(struct sg_ladder *l, struct lflow *f, const __u32 *pkts, con
 	__u64 miss, missb;
 	char a[AREA_W + 1], txt[128], dur[32];
 
-	if (!f->counts || now <= had + this_seg) {
+	/* (f->pkts start at 0: a flow's first record may come after segments
+	 * it was not sent for, a handshake summarised during a SYN flood) */
+	if (now <= had + this_seg) {
 		if (!f->counts || now >= had) {
 			memcpy(f->pkts, pkts, sizeof(f->pkts));
 			memcpy(f->bytes, bytes, sizeof(f->bytes));
-			f->counts = true;
 		}
+		f->counts = true;
 		return;
 	}
 	miss = now - had - this_seg;
@@ -539,9 +541,15 @@ static void put_gap(struct sg_ladder *l, struct lflow *f, const __u32 *pkts, con
 	memcpy(f->pkts, pkts, sizeof(f->pkts));
 	memcpy(f->bytes, bytes, sizeof(f->bytes));
 	f->skipped += miss;
-	time_str(t > f->last_ts - f->first_ts ? t - (f->last_ts - f->first_ts) : 0, dur, sizeof(dur));
-	snprintf(txt, sizeof(txt), "%llu segment%s, %llu bytes not shown (%s ms)", (unsigned long long)miss,
-		 miss == 1 ? "" : "s", (unsigned long long)missb, dur + 1);
+	if (!f->counts) {
+		snprintf(txt, sizeof(txt), "%llu earlier segment%s, %llu bytes not shown", (unsigned long long)miss,
+			 miss == 1 ? "" : "s", (unsigned long long)missb);
+	} else {
+		time_str(t > f->last_ts - f->first_ts ? t - (f->last_ts - f->first_ts) : 0, dur, sizeof(dur));
+		snprintf(txt, sizeof(txt), "%llu segment%s, %llu bytes not shown (%s ms)", (unsigned long long)miss,
+			 miss == 1 ? "" : "s", (unsigned long long)missb, dur + 1);
+	}
+	f->counts = true;
 	if (l->terminal) {
 		char dots[160];
 
@@ -592,13 +600,16 @@ static struct lflow *flow_new(struct sg_ladder *l, const struct sg_seg_event *r)
 	struct lflow *f;
 	unsigned int h;
 
+	/* (counted once per flow: at its first record, the one that opened it) */
+	bool first = r->ntr && r->tr[0].from == SG_CLOSED;
+
 	if (l->nflows >= MAX_FLOWS) {
-		l->flows_not_drawn++;
+		l->flows_not_drawn += first;
 		return NULL;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		l->flows_not_drawn++;
+		l->flows_not_drawn += first;
 		return NULL;
 	}
 	f->id = ++l->next_id % 1000;
@@ -821,7 +832,7 @@ static void on_record(struct sg_ladder *l, const struct sg_seg_event *r)
 		}
 	}
 	if (r->verdict & SG_LV_RST_IGNORED)
-		snprintf(note, sizeof(note), "^ not at the sender's next seq: changes nothing");
+		snprintf(note, sizeof(note), "^ RST not at the sender's next seq: changes nothing");
 
 	{
 		char full[256];
@@ -883,7 +894,15 @@ static void on_record(struct sg_ladder *l, const struct sg_seg_event *r)
 	if (note[0]) {
 		if (l->terminal)
 			area_lines(l, f, x, note, C_YELLOW);
-		item_add(l, f, IT_NOTE, x, t, note + 2);	/* without the "^ " */
+		/* the diagram's note stands apart: "retransmission: the SYN at ..." */
+		if (!strncmp(note, "^ so ", 5)) {
+			char dn[160];
+
+			snprintf(dn, sizeof(dn), "retransmission: %s", note + 5);
+			item_add(l, f, IT_NOTE, x, t, dn);
+		} else {
+			item_add(l, f, IT_NOTE, x, t, note + 2);	/* without the "^ " */
+		}
 	}
 	f->state[0] = r->state[0];
 	f->state[1] = r->state[1];

@@ -211,6 +211,8 @@ static void test_terminal(void)
 			      count(puml, "Server -> Client:") == 2,
 		      "one arrow per segment drawn");
 		CHECK(strstr(puml, "Client ->x Server: +0.000 ms SYN seq=0"), "the lost SYN drawn as lost");
+		CHECK(strstr(puml, "note over Client, Server: retransmission: the SYN at +0.000 ms is taken as lost"),
+		      "the judgement as a note");
 		CHECK(strstr(puml, "note left of Client: SYN_SENT") && strstr(puml, "note right of Server: LAST_ACK") &&
 			      strstr(puml, "note left of Client: CLOSED (timer)"),
 		      "states as notes on their sides");
@@ -297,8 +299,46 @@ static void test_color(void)
 	free(text);
 }
 
+/* A flow whose first records were not sent (a handshake summarised
+ * during a SYN flood): its first record says how many came before. */
+static void test_late_start(void)
+{
+	struct sg_config cfg;
+	struct sg_out_opts oo = { .ts = SG_TS_NONE };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	struct sg_out *out = sg_out_new(mem, &oo);
+	struct sg_ladder *l;
+	struct sg_seg_event r = base_rec();
+	const struct sg_tr ack[] = { { SG_SIDE_CLIENT, SG_SYN_SENT, SG_ESTABLISHED, SG_CAUSE_SYNACK },
+				     { SG_SIDE_SERVER, SG_SYN_RCVD, SG_ESTABLISHED, SG_CAUSE_ACK } };
+
+	sg_config_defaults(&cfg);
+	cfg.ladder.on = true;
+	l = sg_ladder_new_bare(&cfg, out, false);
+	if (!CHECK(l && out, "ladder object (late start)"))
+		return;
+	r.isn[0] = ISN_C;
+	r.isn[1] = ISN_S;
+	r.isn_known = 3;
+	r.pkts[0] = 1;	/* the SYN and the SYN-ACK, not sent */
+	r.pkts[1] = 1;
+	seg(l, &r, 80, 1, SG_TCP_ACK, ISN_C + 1, ISN_S + 1, 0, 0, SG_ESTABLISHED, SG_ESTABLISHED, 2, ack);
+	sg_out_flush(out);
+	fflush(mem);
+	CHECK(strstr(text, "SYN_SENT    |  ") || strstr(text, "SYN_SENT    |"), "initial states from the transitions");
+	CHECK(strstr(text, "... 2 earlier segments, 0 bytes not shown ..."), "the segments before it are said");
+	CHECK(strstr(text, "ESTABLISHED |-- ACK seq=1 ack=1"), "relative numbers from the tracker's ISNs");
+	sg_ladder_free(l);
+	sg_out_free(out);
+	fclose(mem);
+	free(text);
+}
+
 int main(void)
 {
+	test_late_start();
 	test_terminal();
 	test_color();
 	return check_summary("user_ladder");
