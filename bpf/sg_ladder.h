@@ -251,45 +251,47 @@ static __always_inline void sg_ladder_note_steady(const struct sg_flow_key *k, c
 		sg_ladder__submit(s);
 }
 
+/* The frame's pending record, if any, and in *n how many option bytes it
+ * still needs from the frame: 0, or [1, 64] for the verifier, whatever
+ * clang makes of a two-sided bound (it tests a copy); opts + spare hold 64. */
+static __always_inline struct sg_ladder_scratch *sg_ladder_pending(__u32 *n)
+{
+	struct sg_ladder_scratch *s;
+
+	if (!sg_cfg.ladder)
+		return NULL;
+	s = sg_ladder_scratch_get();
+	if (!s || !s->pending)
+		return NULL;
+	*n = s->ev.optlen;	/* 0..SG_LADDER_OPT_MAX (sg_ladder__note) */
+	if (*n)
+		*n = ((*n - 1) & 0x3f) + 1;
+	return s;
+}
+
 /* After the XDP program's tracking: submit the frame's record, if any. */
 static __always_inline void sg_ladder_flush_xdp(struct xdp_md *ctx)
 {
-	struct sg_ladder_scratch *s;
-	__u32 n;
+	__u32 n = 0;
+	struct sg_ladder_scratch *s = sg_ladder_pending(&n);
 
-	if (!sg_cfg.ladder)
+	if (!s)
 		return;
-	s = sg_ladder_scratch_get();
-	if (!s || !s->pending)
-		return;
-	n = s->ev.optlen;	/* 0..SG_LADDER_OPT_MAX (sg_ladder__note) */
-	if (n) {
-		/* [1, 64] for the verifier, whatever clang makes of a
-		 * two-sided bound (it tests a copy); opts + spare hold 64 */
-		n = ((n - 1) & 0x3f) + 1;
-		if (bpf_xdp_load_bytes(ctx, s->opt_off, s->ev.opts, n))
-			s->ev.optlen = 0;
-	}
+	if (n && bpf_xdp_load_bytes(ctx, s->opt_off, s->ev.opts, n))
+		s->ev.optlen = 0;
 	sg_ladder__submit(s);
 }
 
 /* After the TC egress program's tracking. */
 static __always_inline void sg_ladder_flush_skb(struct __sk_buff *skb)
 {
-	struct sg_ladder_scratch *s;
-	__u32 n;
+	__u32 n = 0;
+	struct sg_ladder_scratch *s = sg_ladder_pending(&n);
 
-	if (!sg_cfg.ladder)
+	if (!s)
 		return;
-	s = sg_ladder_scratch_get();
-	if (!s || !s->pending)
-		return;
-	n = s->ev.optlen;
-	if (n) {
-		n = ((n - 1) & 0x3f) + 1;	/* (see sg_ladder_flush_xdp) */
-		if (bpf_skb_load_bytes(skb, s->opt_off, s->ev.opts, n))
-			s->ev.optlen = 0;
-	}
+	if (n && bpf_skb_load_bytes(skb, s->opt_off, s->ev.opts, n))
+		s->ev.optlen = 0;
 	sg_ladder__submit(s);
 }
 

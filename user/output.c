@@ -525,6 +525,18 @@ void sg_out_counts(const struct sg_out *o, struct sg_out_counts *c)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
+/* A formatted line of n characters (snprintf's count: maybe cut) in a
+ * buffer of cap bytes: ended with a newline, written whole. */
+static void write_line(struct sg_out *o, char *line, size_t cap, int n)
+{
+	if (n < 0)
+		return;
+	if (n > (int)cap - 2)
+		n = cap - 2;
+	line[n++] = '\n';
+	sg_out_write(o, line, n);
+}
+
 void sg_out_set_tap(struct sg_out *o, sg_out_tap_fn fn, void *ctx)
 {
 	o->tap = fn;
@@ -545,12 +557,7 @@ void sg_out_event(struct sg_out *o, const struct sg_event *e)
 	if (o->opt.quiet && e->type == SG_EV_STATE)
 		return;
 	n = sg_format_event(e, o->opt.json, o->opt.ts, o->boot_offset, line, sizeof(line) - 1);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	sg_out_write(o, line, n);
+	write_line(o, line, sizeof(line), n);
 }
 
 int sg_out_time(const struct sg_out *o, __u64 mono_ns, char *buf, size_t len)
@@ -594,10 +601,5 @@ void sg_out_text(struct sg_out *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	sg_out_write(o, line, n);
+	write_line(o, line, sizeof(line), n);
 }
