@@ -342,24 +342,12 @@ static int protect_postload(struct synguard_bpf *skel)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_ports), &port, &pc, BPF_ANY);
 }
 
+/* A listener on the bench port (family 4 or 6). */
 static int listen_on(int family)
 {
-	int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM, 0), one = 1;
-	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(opt_port) };
-	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(opt_port),
-				   .sin6_addr = IN6ADDR_ANY_INIT };
+	__u16 port = opt_port;
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == 6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if ((family == 4 ? bind(fd, (void *)&a4, sizeof(a4)) : bind(fd, (void *)&a6, sizeof(a6))) ||
-	    listen(fd, 128)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return h_listen(family == 4 ? AF_INET : AF_INET6, &port);
 }
 
 

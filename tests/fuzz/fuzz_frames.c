@@ -302,34 +302,10 @@ static int port_cookies(const struct fz *z, __u16 port)
 	return z->set.mode == SG_MODE_PROTECT || (port_flags(z, port) & SG_PORT_COOKIES);
 }
 
+/* A listener on port (the shared harness's, at a fixed port). */
 static int listen_on(int family, __u16 port)
 {
-	int fd = socket(family, SOCK_STREAM, 0), one = 1;
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		sl = sizeof(*a);
-	}
-	if (bind(fd, (void *)&ss, sl) || listen(fd, 128)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return h_listen(family, &port);
 }
 
 /* ---- loading ---- */

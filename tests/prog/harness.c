@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -262,3 +264,39 @@ void h_counters(struct h_ctx *h, __u64 *c)
 				c[j] += v[i].c[j];
 	free(v);
 }
+
+/* A listening TCP socket on the wildcard address of family (IPv6 only for
+ * AF_INET6) at *port; 0 picks one, written back. Returns its fd or -1. */
+int h_listen(int family, __u16 *port)
+{
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(*port);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(*port);
+		sl = sizeof(*a);
+	}
+	if (bind(fd, (void *)&ss, sl) || listen(fd, 128)) {
+		close(fd);
+		return -1;
+	}
+	getsockname(fd, (void *)&ss, &sl);
+	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+

@@ -65,6 +65,10 @@ struct h_ctx {
 };
 
 /* Open, let the caller adjust rodata (cb may be NULL), load. */
+/* A listener at *port on the family's wildcard address (0: any port,
+ * written back); its fd or -1. */
+int h_listen(int family, __u16 *port);
+
 int h_open(struct h_ctx *h, void (*configure)(struct synguard_bpf *skel, void *arg), void *arg);
 void h_close(struct h_ctx *h);
 /* Pull all pending events into h->ev (appending). */

@@ -63,43 +63,10 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int listen_on(int family, __u16 *port)
-{
-	int fd = socket(family, SOCK_STREAM, 0), one = 1;
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(*port);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(*port);
-		sl = sizeof(*a);
-	}
-	if (bind(fd, (void *)&ss, sl) || listen(fd, 128)) {
-		close(fd);
-		return -1;
-	}
-	getsockname(fd, (void *)&ss, &sl);
-	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					 : ((struct sockaddr_in *)&ss)->sin_port);
-	return fd;
-}
-
 static int free_port(void)
 {
 	__u16 p = 0;
-	int fd = listen_on(AF_INET, &p);
+	int fd = h_listen(AF_INET, &p);
 
 	close(fd);
 	return p;
@@ -658,8 +625,8 @@ void test_syncookie(void)
 	port_unprot = free_port();
 	port_closed = free_port();
 	port_open = 0;
-	lfd4 = listen_on(AF_INET, &port_open);
-	lfd6 = listen_on(AF_INET6, &port_open);
+	lfd4 = h_listen(AF_INET, &port_open);
+	lfd6 = h_listen(AF_INET6, &port_open);
 	if (lfd4 < 0 || lfd6 < 0) {
 		CHECK(0, "  listening sockets: %s", strerror(errno));
 		return;
