@@ -151,6 +151,25 @@ struct {
 	__type(value, __u64);
 } sg_quiet_ports SEC(".maps");
 
+/* ---- policy (sg_policy.h, sg_limit.h) ---- */
+
+/* --syn-limit: per source prefix, this second's SYNs; resized by
+ * userspace to --syn-limit-table (1 entry when off). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_SYN_LIMIT_TABLE_DEFAULT);
+	__type(key, struct sg_src_key);
+	__type(value, struct sg_limit_val);
+} sg_limit SEC(".maps");
+
+/* --synack-cap: the count-min sketch, two rows of SG_CAP_SLOTS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_CAP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sg_cap_slot);
+} sg_cap SEC(".maps");
+
 /* ---- metrics (sg_metrics.h; --metrics) ---- */
 
 /*

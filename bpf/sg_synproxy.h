@@ -38,6 +38,7 @@
 #include "sg_cookie.h"
 #include "sg_parse.h"
 #include "sg_maps.h"
+#include "sg_limit.h"
 
 enum sg_sp_verdict {
 	SG_SP_CONTINUE = 0,	/* not for the cookie path: track and pass */
@@ -706,7 +707,8 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 }
 
 /* Monitor mode (the default) never changes a packet. */
-static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c)
+static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
+					   int allowed)
 {
 	struct sg_port_cfg *pc;
 	__u32 port = p->dport, tcpf = p->flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN);
@@ -732,8 +734,12 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 		st = sg_ck_port_stats(port);
 		if (st)
 			st->syns++;
-		if (!cookies)
-			return SG_SP_CONTINUE;
+		if (!cookies || allowed)
+			return SG_SP_CONTINUE;	/* (--allow: the kernel answers) */
+		if (sg_cfg.synack_cap && sg_synack_capped(p)) {
+			sg_count(c, SG_DROP_SYNACK_CAPPED);
+			return SG_SP_DROP;
+		}
 		res = sg_sp_syn(ctx, p, c, st);
 		if (res == SG_SP_DROP)	/* impossible after the checks above */
 			sg_count(c, SG_DROP_COOKIE_BAD);

@@ -16,6 +16,8 @@
 #include "sg_maps.h"
 #include "sg_synproxy.h"
 #include "sg_track.h"
+#include "sg_policy.h"
+#include "sg_limit.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -63,7 +65,7 @@ int sg_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sg_counters *c = sg_cnt();
 	struct sg_pkt p;
-	int res, known, verdict;
+	int res, known, verdict, pol = SG_POL_NONE;
 
 	sg_count(c, SG_CNT_PACKETS);
 	res = sg_parse(data, data_end, data_end - data, &p);
@@ -77,6 +79,22 @@ int sg_xdp(struct xdp_md *ctx)
 	}
 	sg_count_tcp(c, &p);
 
+	/* The operator's policy first (sg_policy.h): deny, allow, then the
+	 * per-source SYN limit; the reflection cap sits in the cookie path,
+	 * in front of the SYN-ACK it caps. */
+	if (sg_cfg.deny || sg_cfg.allow) {
+		pol = sg_policy_src(&p, c);
+		if (pol == SG_POL_DENY) {
+			sg_count(c, SG_DROP_DENIED);
+			return XDP_DROP;
+		}
+	}
+	if (sg_cfg.syn_limit && pol != SG_POL_ALLOW &&
+	    (p.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN && sg_syn_limited(&p)) {
+		sg_count(c, SG_DROP_SYN_LIMITED);
+		return XDP_DROP;
+	}
+
 	/* A flow the tracker knows to be established belongs to its socket:
 	 * steady segments are only counted, and no segment but a SYN goes
 	 * through the cookie path (no cookie check, no socket lookup, never
@@ -89,7 +107,7 @@ int sg_xdp(struct xdp_md *ctx)
 	if (known == SG_KNOWN_OPEN && !(p.flags & SG_TCP_SYN))
 		verdict = SG_SP_CONTINUE;
 	else
-		verdict = sg_synproxy_xdp(ctx, &p, c);
+		verdict = sg_synproxy_xdp(ctx, &p, c, pol == SG_POL_ALLOW);
 
 	switch (verdict) {
 	case SG_SP_TX:

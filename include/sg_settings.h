@@ -51,6 +51,14 @@ struct sg_settings {
 	__u32 ladder_max;	/* a flow's first N segments get a record; after them only
 				 * SYN/FIN/RST and segments that change a state */
 	__u32 ladder_rate;	/* records per second at most, all flows (then counted) */
+	/* policy (bpf/sg_policy.h): deny -> allow -> limit and cap -> cookies -> tracking */
+	__u8 deny;		/* 1: --deny given: every frame's source is looked up */
+	__u8 allow;		/* 1: --allow given: SYNs' sources are looked up */
+	__u8 limit_prefix4;	/* --syn-limit's source prefix, IPv4 (default 32) */
+	__u8 limit_prefix6;	/* and IPv6 (default 64) */
+	__u32 syn_limit;	/* --syn-limit: SYNs/s per source prefix; 0: off */
+	__u32 synack_cap;	/* --synack-cap: SYN-ACKs/s per destination /24 or /48; 0: off */
+	__u32 cap_seed;		/* the sketch's hash seed (random at each load) */
 };
 
 /* Monitor mode, everything tracked; the cookie fields are what a Linux
@@ -72,6 +80,12 @@ struct sg_settings {
 	.ladder_data = 0,			\
 	.ladder_max = 200,			\
 	.ladder_rate = 10000,			\
+	.deny = 0,				\
+	.allow = 0,				\
+	.limit_prefix4 = 32,			\
+	.limit_prefix6 = 64,			\
+	.syn_limit = 0,				\
+	.synack_cap = 0,			\
 }
 
 #endif /* SG_SETTINGS_H */

@@ -27,6 +27,9 @@
 #define SG_SYN_THRESHOLD_DEFAULT 1000	/* --syn-threshold: --mode auto, SYNs/s per port */
 #define SG_SYN_ALERT_DEFAULT 1000	/* --syn-alert: SYNs/s on the interface */
 #define SG_SYN_SUMMARY_DEFAULT 1000	/* --syn-summary: handshakes/s per port and CPU */
+#define SG_SYN_LIMIT_TABLE_DEFAULT 65536	/* --syn-limit-table: source prefixes rated at once */
+#define SG_SYNACK_CAP_DEFAULT	5000	/* --synack-cap: SYN-ACKs/s per /24 or /48 */
+#define SG_CAP_SLOTS		65536	/* one row of the reflection cap's sketch (power of 2) */
 #define SG_QUIET_PORTS_MAX	1024	/* ports with a summarised SYN window at once (sg_quiet_ports) */
 #define SG_SYN_WINDOW_SHIFT	30	/* SYN-rate window number: ns >> 30 (~1.07 s) */
 
@@ -99,6 +102,10 @@ enum sg_counter {
 	SG_CNT_BAD_CSUM,	/* a SYN to answer with a bad IPv4 or TCP checksum: passed untouched */
 	/* drop reasons */
 	SG_DROP_COOKIE_BAD,	/* ACK to a protected port, no socket, bad cookie */
+	SG_DROP_DENIED,		/* policy: the source is on the --deny list */
+	SG_DROP_SYN_LIMITED,	/* policy: a SYN over --syn-limit for its source prefix */
+	SG_DROP_SYNACK_CAPPED,	/* policy: a SYN whose SYN-ACK would pass --synack-cap
+				 * for its source's /24 or /48 (reflection cap) */
 	/* tracking losses: nothing lost silently */
 	SG_LOSS_RINGBUF,	/* ring buffer full: event not delivered */
 	SG_LOSS_FLOW_FULL,	/* flow map insert failed */
@@ -130,6 +137,27 @@ struct sg_lpm_key {
 	__u32 prefixlen;	/* 32 (family word) + address prefix */
 	__u32 family;		/* 4 or 6 */
 	__u32 addr[4];		/* network order, IPv4 in addr[0] */
+};
+
+/* --syn-limit (sg_limit, an LRU hash): a source prefix, the host bits zero. */
+struct sg_src_key {
+	__u32 family;		/* 4 or 6 */
+	__u32 prefix;		/* its length */
+	__u32 addr[4];		/* network order, IPv4 in addr[0] */
+};
+
+struct sg_limit_val {
+	__u64 win;		/* the second these counts are of (ktime / 1e9) */
+	__u32 syns;		/* SYNs this second, passed or dropped */
+	__u32 drops;		/* of which dropped */
+	__u64 total_drops;	/* dropped since the entry was made */
+};
+
+/* --synack-cap (sg_cap, two rows of SG_CAP_SLOTS): one slot's second. */
+struct sg_cap_slot {
+	__u64 win;
+	__u32 n;		/* SYN-ACKs asked for this second */
+	__u32 pad;
 };
 
 /* Event record types (the JSON "type" key). */
