@@ -113,6 +113,24 @@ void sg_json_pair(struct sg_json *j, const char *key, __u64 a, __u64 b)
 	put_c(j, ']');
 }
 
+void sg_json_open(struct sg_json *j, const char *key, char bracket)
+{
+	if (key) {
+		put_key(j, key);
+	} else {
+		if (!j->first)
+			put_c(j, ',');
+	}
+	put_c(j, bracket);
+	j->first = true;
+}
+
+void sg_json_close(struct sg_json *j, char bracket)
+{
+	put_c(j, bracket);
+	j->first = false;
+}
+
 int sg_json_end(struct sg_json *j)
 {
 	put_c(j, '}');

@@ -32,6 +32,10 @@ void sg_json_bool(struct sg_json *j, const char *key, bool val);
 void sg_json_double(struct sg_json *j, const char *key, double val, int prec);
 /* [a,b]: per-side pairs (client, server). */
 void sg_json_pair(struct sg_json *j, const char *key, __u64 a, __u64 b);
+/* A nested array or object: "key":[ ... ] (key NULL: an element of the
+ * array being written). bracket: '[' or '{', then ']' or '}' to close. */
+void sg_json_open(struct sg_json *j, const char *key, char bracket);
+void sg_json_close(struct sg_json *j, char bracket);
 /* End the object: "}", NUL-terminated within cap. Returns its length
  * (which, if >= cap, means it was cut, as snprintf() says). */
 int sg_json_end(struct sg_json *j);

@@ -24,6 +24,10 @@ void sg_config_defaults(struct sg_config *cfg)
 	cfg->close_wait_alert = 60;
 	cfg->time_wait_alert = 10000;
 	cfg->rotate = 60;
+	cfg->limit_prefix4 = 32;
+	cfg->limit_prefix6 = 64;
+	cfg->syn_limit_table = SG_SYN_LIMIT_TABLE_DEFAULT;
+	cfg->synack_cap = SG_SYNACK_CAP_DEFAULT;
 }
 
 int sg_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
@@ -94,6 +98,34 @@ int sg_parse_port_list(const char *s, __u16 *ports, int max, int *n)
 }
 
 /* "10.0.0.0/8", "fd00::/8", or a bare address (full-length prefix). */
+int sg_parse_syn_limit(const char *s, __u32 *pps, __u8 *prefix4, __u8 *prefix6)
+{
+	char buf[64], *slash, *comma;
+	__u32 v, p4 = *prefix4, p6 = *prefix6;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash++ = '\0';
+		comma = strchr(slash, ',');
+		if (comma) {
+			*comma++ = '\0';
+			if (sg_parse_u32(comma, 0, 128, &p6))
+				return -1;
+		}
+		if (sg_parse_u32(slash, 0, 32, &p4))
+			return -1;
+	}
+	if (sg_parse_u32(buf, 1, 100000000, &v))
+		return -1;
+	*pps = v;
+	*prefix4 = (__u8)p4;
+	*prefix6 = (__u8)p6;
+	return 0;
+}
+
 int sg_parse_cidr(const char *s, struct sg_cidr *c)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash;

@@ -29,6 +29,7 @@
 #include "owner.h"
 #include "pin.h"
 #include "run.h"
+#include "limit.h"
 #include "track.h"
 #include "synguard.skel.h"
 
@@ -58,13 +59,22 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* The stats line ("stats", -i) and the exit "summary": counters, then the
  * tracker's flow counts; one write, so the sweeper's lines never cut in. */
-static void print_counters(struct sg_out *out, struct sg_tracker *trk, const char *what, const __u64 *c,
-			   const __u64 *prev, double secs, __u64 now)
+static void print_counters(struct sg_out *out, struct sg_tracker *trk, int limit_fd, const char *what,
+			   const __u64 *c, const __u64 *prev, double secs, __u64 now)
 {
 	static const int shown[] = { SG_CNT_PACKETS, SG_CNT_TCP, SG_CNT_SYN, SG_CNT_SYNACK, SG_CNT_FIN,
 				     SG_CNT_RST, SG_CNT_OTHER, SG_CNT_MALFORMED, SG_CNT_EGRESS_TCP };
+	struct sg_limited top[SG_LIMIT_TOP];
 	char line[4096];
 	size_t i, n = 0;
+	int ntop = 0;
+
+	/* --syn-limit: the sources it cut, in their latest second (stats)
+	 * or since first seen (summary) */
+	if (limit_fd >= 0)
+		ntop = sg_limit_top(limit_fd, prev != NULL, now, top, SG_LIMIT_TOP);
+	if (ntop < 0)
+		ntop = 0;
 
 	if (sg_out_json(out)) {
 		struct sg_json j;
@@ -75,6 +85,8 @@ static void print_counters(struct sg_out *out, struct sg_tracker *trk, const cha
 		if (prev && secs > 0)
 			sg_json_double(&j, "pps", (c[SG_CNT_PACKETS] - prev[SG_CNT_PACKETS]) / secs, 0);
 		sg_json_u64(&j, "lost_lines", sg_out_lost(out));
+		if (limit_fd >= 0)
+			sg_limit_json(&j, top, ntop);
 		sg_tracker_counts_json(trk, &j);
 		sg_out_record_end(out, &j);
 		sg_out_flush(out);
@@ -93,6 +105,8 @@ static void print_counters(struct sg_out *out, struct sg_tracker *trk, const cha
 	if (sg_out_lost(out))
 		ADD(" lost_lines=%llu", (unsigned long long)sg_out_lost(out));
 #undef ADD
+	if (n < sizeof(line))
+		n += sg_limit_text(top, ntop, line + n, sizeof(line) - n);
 	if (n < sizeof(line))
 		n += sg_tracker_counts_text(trk, line + n, sizeof(line) - n);
 	if (n > sizeof(line) - 2)
@@ -379,7 +393,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sweeper sw = {};
 	struct netns_name nn;
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
-	int mtu = 0;
+	int mtu = 0, limit_fd = -1;
 	bool sweeper_started = false;
 	int err;
 
@@ -427,7 +441,7 @@ int sg_run(const struct sg_config *cfg)
 	}
 	sg_settings_apply(skel, cfg);
 	if (sg_track_preload(skel, cfg) || sg_cookie_preload(skel, cfg) || sg_metrics_preload(skel, cfg) ||
-	    sg_ladder_preload(skel, cfg)) {
+	    sg_ladder_preload(skel, cfg) || sg_limit_preload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -450,6 +464,8 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 
+	if (cfg->syn_limit)
+		limit_fd = bpf_map__fd(skel->maps.sg_limit);
 	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg) || sg_metrics_postload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
@@ -577,7 +593,7 @@ int sg_run(const struct sg_config *cfg)
 		sg_out_flush(out);
 		if (cfg->interval > 0 && now - last_tick >= cfg->interval * 1e9) {
 			if (!sg_counters_read(bpf_map__fd(skel->maps.sg_counters), cnt))
-				print_counters(out, trk, "stats", cnt, prev, (now - last_tick) / 1e9, now);
+				print_counters(out, trk, limit_fd, "stats", cnt, prev, (now - last_tick) / 1e9, now);
 			memcpy(prev, cnt, sizeof(cnt));
 			last_tick = now;
 		}
@@ -590,7 +606,7 @@ int sg_run(const struct sg_config *cfg)
 	/* Drain what is already in the ring buffer before the summary. */
 	ring_buffer__consume(rb);
 	if (!sg_counters_read(bpf_map__fd(skel->maps.sg_counters), cnt))
-		print_counters(out, trk, "summary", cnt, NULL, 0, sg_now_ns());
+		print_counters(out, trk, limit_fd, "summary", cnt, NULL, 0, sg_now_ns());
 	sg_tracker_summary(trk);
 	sg_cookies_summary(ck, sg_now_ns());
 	sg_ladder_finish(ladder);

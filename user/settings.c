@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "sg_user.h"
@@ -75,6 +76,9 @@ void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg)
 	s.addr_filter = cfg->ncidrs > 0;
 	s.syn_quiet = cfg->syn_summary;
 	sg_ladder_settings(&s, cfg);
+	s.syn_limit = cfg->syn_limit;
+	s.limit_prefix4 = cfg->limit_prefix4;
+	s.limit_prefix6 = cfg->limit_prefix6;
 	if (cfg->mode != SG_MODE_MONITOR) {
 		s.explicit_ports = cfg->nprot_ports > 0;
 		/* Offer only what the kernel will accept for the handoff; an
@@ -90,6 +94,12 @@ void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg)
 		mtu = sg_read_mtu(cfg->ifname);
 		if (mtu >= 576 && mtu <= 65535)
 			sg_mss_for_mtu(mtu, &s.mss4, &s.mss6);
+		/* the reflection cap: only where cookies may answer; a fresh
+		 * seed for its sketch each load (getrandom() cannot fail for
+		 * 4 bytes once the pool is ready; 0 is a seed too) */
+		s.synack_cap = cfg->synack_cap;
+		if (getrandom(&s.cap_seed, sizeof(s.cap_seed), 0) != sizeof(s.cap_seed))
+			s.cap_seed = 0;
 	}
 	skel->rodata->sg_cfg = s;
 }

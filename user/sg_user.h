@@ -68,6 +68,11 @@ struct sg_config {
 	const char *secret_file;	/* --secret-file: fleet cookie keys (secret.h) */
 	const char *output;	/* --output FILE: JSON lines appended there, reopened on SIGHUP */
 	struct sg_ladder_cfg ladder;	/* --ladder, --diagram */
+	/* policy (limit.c, bpf/sg_limit.h) */
+	__u32 syn_limit;	/* --syn-limit: SYNs/s per source prefix, 0 = off */
+	__u8 limit_prefix4, limit_prefix6;	/* its prefixes (default /32, /64) */
+	__u32 syn_limit_table;	/* --syn-limit-table: source prefixes rated at once */
+	__u32 synack_cap;	/* --synack-cap: SYN-ACKs/s per /24 or /48, 0 = off */
 };
 
 void sg_config_defaults(struct sg_config *cfg);
@@ -77,6 +82,8 @@ int sg_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 int sg_parse_seconds(const char *s, double min, double max, double *out);
 int sg_parse_port_list(const char *s, __u16 *ports, int max, int *n);
 int sg_parse_cidr(const char *s, struct sg_cidr *c);
+/* --syn-limit PPS[/PREFIX4[,PREFIX6]]: PPS >= 1, IPv4 0-32, IPv6 0-128. */
+int sg_parse_syn_limit(const char *s, __u32 *pps, __u8 *prefix4, __u8 *prefix6);
 const char *sg_state_name(unsigned int s);
 const char *sg_cause_name(unsigned int c);
 const char *sg_side_name(unsigned int s);

@@ -58,6 +58,9 @@ enum {
 	OPT_SECRET_FILE,
 	OPT_OUTPUT,
 	OPT_PIN,
+	OPT_SYN_LIMIT,
+	OPT_SYN_LIMIT_TABLE,
+	OPT_SYNACK_CAP,
 };
 
 static const struct argp_option opts[] = {
@@ -110,6 +113,15 @@ static const struct argp_option opts[] = {
 	{ "secret-file", OPT_SECRET_FILE, "FILE", 0,
 	  "Cookie keys derived from FILE's 32 bytes (root, mode 0600) and the CLOCK_REALTIME window: "
 	  "every node with FILE accepts the others' cookies", 5 },
+	{ NULL, 0, NULL, 0, "Policy (order: --deny, --allow, --syn-limit and --synack-cap, cookies, tracking):", 7 },
+	{ "syn-limit", OPT_SYN_LIMIT, "PPS[/PREFIX[,PREFIX6]]", 0,
+	  "Drop SYNs over PPS per second from one source prefix (default /32 and /64; e.g. 100, 100/24, "
+	  "100/24,48); any mode", 7 },
+	{ "syn-limit-table", OPT_SYN_LIMIT_TABLE, "N", 0,
+	  "Source prefixes --syn-limit rates at once, oldest evicted (default 65536; 48 bytes each)", 7 },
+	{ "synack-cap", OPT_SYNACK_CAP, "PPS", 0,
+	  "Reflection cap: SYN-ACKs per second synguard's cookies send to one /24 or /48, SYNs over it "
+	  "dropped (default 5000; 0: off)", 7 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -249,6 +261,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SECRET_FILE:
 		cfg.secret_file = arg;
+		break;
+	case OPT_SYN_LIMIT:
+		if (sg_parse_syn_limit(arg, &cfg.syn_limit, &cfg.limit_prefix4, &cfg.limit_prefix6))
+			argp_error(state, "invalid --syn-limit '%s' (PPS >= 1, then /PREFIX 0-32 and ,PREFIX6 "
+				   "0-128: e.g. 100, 100/24, 100/24,48)", arg);
+		break;
+	case OPT_SYN_LIMIT_TABLE:
+		if (sg_parse_u32(arg, 16, 16777216, &cfg.syn_limit_table))
+			argp_error(state, "invalid --syn-limit-table '%s' (16-16777216)", arg);
+		break;
+	case OPT_SYNACK_CAP:
+		if (sg_parse_u32(arg, 0, 100000000, &cfg.synack_cap))
+			argp_error(state, "invalid --synack-cap '%s' (SYN-ACKs per second; 0: off)", arg);
 		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);

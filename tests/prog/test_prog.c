@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 		{ "syncookie", test_syncookie },
 		{ "metrics", test_metrics },
 		{ "fleet", test_fleet },
+		{ "limit", test_limit },
 	};
 
 	if (geteuid() != 0) {
