@@ -67,6 +67,13 @@
  *      whose MSS index is the client's MSS's. cookies_sent +1.
  *  P3  XDP_DROP only for an ACK (ACK set, SYN and RST clear) to a
  *      protected port with cookies on whose cookie is not valid.
+ *  P5  (policy, on in some loads: --syn-limit, --synack-cap, random small
+ *      values) XDP_DROP by drop_syn_limited only for a SYN (ACK and RST
+ *      clear) with the limit on, in any mode; by drop_synack_capped only
+ *      for a SYN the cookie path would answer but for its checks of the
+ *      frame (protect/auto, SYN alone, protected port with cookies on and
+ *      a listener) with the cap on. These, and P1's TX, are the only
+ *      verdicts such a SYN may get; M1 and P1 allow for them.
  *  P4  XDP_PASS leaves the frame unchanged, except that it may prepend the
  *      16-byte handoff metadata, and does so exactly when cookies_valid
  *      moves: then the frame is an ACK to a protected port with cookies on
@@ -202,7 +209,7 @@ struct stats {
 	__u64 cls[3];
 	__u64 flags_seen[4];	/* bitmap: TCP flag bytes seen in TCP-class frames */
 	__u32 doff_seen;	/* bitmap: data offsets 0-15 of frames with a TCP header */
-	__u64 vlans[3], ipopts, exthdrs, frags, lying, trunc, flips, bad_opts;
+	__u64 vlans[3], ipopts, exthdrs, frags, lying, trunc, flips, bad_opts, policy_drops;
 	__u64 loss_flows, loss_halfopen, events, epochs;
 	__u32 rst_c, rst_s;	/* bitmaps: states of client/server when an RST was replayed */
 	__u64 wraps;		/* replayed segments whose sequence number wrapped */
@@ -438,6 +445,16 @@ static void draw_settings(struct fz *z, struct rng *r)
 	s.port_filter = rchance(r, 20);
 	s.addr_filter = rchance(r, 20);
 	s.syn_quiet = rchance(r, 70) ? SG_SYN_SUMMARY_DEFAULT : 1 + rbelow(r, 4);
+	/* the policy's rate stages, with values small enough to bite */
+	if (rchance(r, 30)) {
+		s.syn_limit = 1 + rbelow(r, 400);
+		s.limit_prefix4 = rbelow(r, 33);
+		s.limit_prefix6 = rbelow(r, 129);
+	}
+	if (z->mode != SG_MODE_MONITOR && rchance(r, 40)) {
+		s.synack_cap = 1 + rbelow(r, 400);
+		s.cap_seed = (__u32)rnext(r);
+	}
 	z->set = s;
 }
 
@@ -936,7 +953,21 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 			break;
 		case XDP_DROP_:
 			z->st.verdict[V_DROP]++;
-			if (z->mode == SG_MODE_MONITOR)
+			if (dropped_by == SG_DROP_SYN_LIMITED || dropped_by == SG_DROP_SYNACK_CAPPED) {
+				int limsyn = r.cls == H_TCP &&
+					     (r.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN;
+
+				z->st.policy_drops++;
+				if (dropped_by == SG_DROP_SYN_LIMITED && (!z->set.syn_limit || !limsyn))
+					fail(z, "P5 drop_syn_limited for flags 0x%02x (limit %u)", r.flags,
+					     z->set.syn_limit);
+				if (dropped_by == SG_DROP_SYNACK_CAPPED &&
+				    (!z->set.synack_cap || z->mode == SG_MODE_MONITOR || !syn ||
+				     !port_protected(z, r.dport) || !port_cookies(z, r.dport) ||
+				     !has_listener(r.dport, r.family)))
+					fail(z, "P5 drop_synack_capped off the cookie SYN path (flags 0x%02x port %u)",
+					     r.flags, r.dport);
+			} else if (z->mode == SG_MODE_MONITOR)
 				fail(z, "M1 XDP_DROP in monitor mode");
 			else if (!ackc || !port_protected(z, r.dport) || !port_cookies(z, r.dport))
 				fail(z, "P3 XDP_DROP of a frame off the cookie ACK path (flags 0x%02x port %u)",
@@ -1784,9 +1815,10 @@ static void print_stats(struct fz *z)
 	printf("%s: %llu cases (%llu frames, %llu replay segments) in %.1f s, %.0f cases/s, "
 	       "%llu violations\n",
 	       mode_names[z->mode], s->cases, s->frames, s->steps, secs, secs > 0 ? s->cases / secs : 0.0, s->bad);
-	printf("  verdicts: pass %llu, pass+metadata %llu, tx %llu, drop %llu"
+	printf("  verdicts: pass %llu, pass+metadata %llu, tx %llu, drop %llu (policy %llu)"
 	       "; classes: tcp %llu, other %llu, malformed %llu; TC refused %llu\n",
-	       s->verdict[V_PASS], s->verdict[V_META], s->verdict[V_TX], s->verdict[V_DROP], s->cls[H_TCP],
+	       s->verdict[V_PASS], s->verdict[V_META], s->verdict[V_TX], s->verdict[V_DROP], s->policy_drops,
+	       s->cls[H_TCP],
 	       s->cls[H_OTHER], s->cls[H_MALFORMED], s->refused);
 	printf("  coverage: TCP flag bytes %d/256, data offsets %d/16, tags 0/1/2 %llu/%llu/%llu"
 	       ", IPv4 options %llu, IPv6 ext chains %llu, fragments %llu, lying lengths %llu"
