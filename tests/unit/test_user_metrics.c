@@ -65,6 +65,9 @@ static void fill(struct sg_metrics_snap *s)
 	s->cnt[SG_CNT_EGRESS] = 50;
 	s->cnt[SG_CNT_EGRESS_TCP] = 45;
 	s->cnt[SG_DROP_COOKIE_BAD] = 2;
+	s->cnt[SG_DROP_DENIED] = 3;
+	s->cnt[SG_DROP_SYN_LIMITED] = 4;
+	s->cnt[SG_DROP_SYNACK_CAPPED] = 5;
 	s->cnt[SG_LOSS_RINGBUF] = 3;
 	s->lost_lines = 4;
 	s->tc.side_states[SG_SIDE_SERVER][SG_ESTABLISHED] = 5;
@@ -103,6 +106,10 @@ static void test_text(void)
 	CHECK(has_line(t, "synguard_packets_total{direction=\"ingress\",class=\"tcp\"} 90"), "packets tcp");
 	CHECK(has_line(t, "synguard_packets_total{direction=\"egress\",class=\"other\"} 5"), "egress other = 50 - 45");
 	CHECK(has_line(t, "synguard_drops_total{reason=\"bad_cookie\"} 2"), "drops by reason");
+	CHECK(has_line(t, "synguard_drops_total{reason=\"denied\"} 3") &&
+		      has_line(t, "synguard_drops_total{reason=\"syn_limited\"} 4") &&
+		      has_line(t, "synguard_drops_total{reason=\"synack_capped\"} 5"),
+	      "the policy's drops by reason: denied, syn_limited, synack_capped");
 	CHECK(has_line(t, "synguard_lost_total{what=\"events\"} 3") && has_line(t, "synguard_lost_total{what=\"lines\"} 4"),
 	      "lost: events, lines");
 	CHECK(has_line(t, "synguard_alerts_total{type=\"cookies_on\"} 1") &&
