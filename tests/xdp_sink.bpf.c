@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * xdp_sink.bpf.c - benchmark client-side veth program: drops the SYN-ACKs a
- * flood provokes towards the spoofed range 10.99.0.0/16 (on a real network
+ * flood provokes towards the spoofed ranges, 10.0.0.0/9 (the tests' spoofed
+ * 10.99.0.0/16 and the benchmark's 10.0.0.0/9; on a real network
  * they would leave for the spoofed hosts; here the kernel stack answering
  * them would eat the generator's CPU) and passes everything else, including
  * XDP_TX frames for the real client. It is also the XDP program a veth
@@ -22,7 +23,7 @@ int xdp_sink(struct xdp_md *ctx)
 
 	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(0x0800))
 		return XDP_PASS;
-	if ((ip->daddr & bpf_htonl(0xffff0000)) == bpf_htonl(0x0a630000))
+	if ((ip->daddr & bpf_htonl(0xff800000)) == bpf_htonl(0x0a000000))
 		return XDP_DROP;
 	return XDP_PASS;
 }
