@@ -34,20 +34,29 @@ lim_bounds() {
 		printf "%d %d\n", l * lo, l * hi }'
 }
 
-test_limit_syn_limit_cuts_a_source() {
-	local lim=500 sent secs ok passed dropped lo hi top
+# lim_limit_run LIMIT SRC RATE COUNT ARGS...: synguard --mode protect ARGS,
+# then lim_flood; sets sent secs ok dropped passed lo hi (the caller's
+# locals), and checks the legitimate client and the limit's bounds.
+lim_limit_run() {
+	local lim=$1 src=$2 rate=$3 count=$4
+	shift 4
 	ck_setup
 	ck_server --listen 0.0.0.0
-	ck_sg_start 60 --mode protect --ports $CK_PORT --syn-limit $lim -i 1
-	read -r sent secs ok <<<"$(lim_flood 10.99.7.7/32 4000 14000)"
+	ck_sg_start 60 --mode protect --ports $CK_PORT "$@"
+	read -r sent secs ok <<<"$(lim_flood "$src" "$rate" "$count")"
 	sleep 0.3
 	sg_stop
 	dropped=$(summary drop_syn_limited)
 	passed=$((sent - dropped))
-	read -r lo hi <<<"$(lim_bounds $lim "$secs")"
-	echo "info: --syn-limit $lim: one source sent $sent SYNs in $secs s: $passed passed (bounds $lo-$hi), drop_syn_limited=$dropped; legitimate client $ok/50"
+	read -r lo hi <<<"$(lim_bounds "$lim" "$secs")"
+	echo "info: synguard $*: $src sent $sent SYNs in $secs s: $passed passed (bounds $lo-$hi), drop_syn_limited=$dropped; legitimate client $ok/50"
 	((ok == 50)) || fail "the legitimate client got $ok/50 connections"
-	((passed >= lo && passed <= hi)) || fail "$passed SYNs of the limited source passed, outside $lo-$hi"
+	((passed >= lo && passed <= hi)) || fail "$passed SYNs from $src passed, outside $lo-$hi"
+}
+
+test_limit_syn_limit_cuts_a_source() {
+	local sent secs ok passed dropped lo hi top
+	lim_limit_run 500 10.99.7.7/32 4000 14000 --syn-limit 500 -i 1
 	(($(summary cookies_sent) >= passed + 50 - 5)) || fail "cookies_sent $(summary cookies_sent): passed SYNs not answered"
 	jq -r 'select(.type=="stats") | .limited[] | select(.drops > 0) | .source' "$TMPD/sg.out" |
 		grep -qx 10.99.7.7/32 || fail "no stats record names 10.99.7.7/32 as limited"
@@ -56,21 +65,10 @@ test_limit_syn_limit_cuts_a_source() {
 	return 0
 }
 
+# 300/s for a whole /24 of spoofed sources, each of them rarely twice
 test_limit_syn_limit_prefix() {
 	local sent secs ok dropped passed lo hi top
-	ck_setup
-	ck_server --listen 0.0.0.0
-	# 300/s for a whole /24 of spoofed sources, each of them rarely twice
-	ck_sg_start 60 --mode protect --ports $CK_PORT --syn-limit 300/24
-	read -r sent secs ok <<<"$(lim_flood 10.99.9.0/24 3000 7500)"
-	sleep 0.3
-	sg_stop
-	dropped=$(summary drop_syn_limited)
-	passed=$((sent - dropped))
-	read -r lo hi <<<"$(lim_bounds 300 "$secs")"
-	echo "info: --syn-limit 300/24: 256 spoofed sources of one /24 sent $sent SYNs in $secs s: $passed passed (bounds $lo-$hi); legitimate client $ok/50"
-	((ok == 50)) || fail "the legitimate client got $ok/50 connections"
-	((passed >= lo && passed <= hi)) || fail "$passed SYNs of the limited /24 passed, outside $lo-$hi"
+	lim_limit_run 300 10.99.9.0/24 3000 7500 --syn-limit 300/24
 	top=$(jq -r 'select(.type=="summary") | .limited[0].source' "$TMPD/sg.out" | tail -n1)
 	[[ $top == 10.99.9.0/24 ]] || fail "the summary names '$top' first, not 10.99.9.0/24"
 	return 0
