@@ -68,6 +68,11 @@ struct sg_config {
 	const char *secret_file;	/* --secret-file: fleet cookie keys (secret.h) */
 	const char *output;	/* --output FILE: JSON lines appended there, reopened on SIGHUP */
 	struct sg_ladder_cfg ladder;	/* --ladder, --diagram */
+	/* --deny, --allow CIDR|@FILE, in the order given; policy: what main
+	 * read of them (user/policy.h), NULL without either */
+	const char **deny, **allow;
+	int ndeny, nallow;
+	struct sg_policy *policy;
 };
 
 void sg_config_defaults(struct sg_config *cfg);

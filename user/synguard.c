@@ -4,8 +4,10 @@
  * with XDP. This file: the command line; run.c does the rest.
  */
 #include <argp.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sg_user.h"
@@ -13,6 +15,7 @@
 #include "ladder.h"
 #include "run.h"
 #include "service.h"
+#include "policy.h"
 
 static struct sg_config cfg;	/* filled by parse_arg() */
 
@@ -58,6 +61,8 @@ enum {
 	OPT_SECRET_FILE,
 	OPT_OUTPUT,
 	OPT_PIN,
+	OPT_DENY,
+	OPT_ALLOW,
 };
 
 static const struct argp_option opts[] = {
@@ -110,6 +115,12 @@ static const struct argp_option opts[] = {
 	{ "secret-file", OPT_SECRET_FILE, "FILE", 0,
 	  "Cookie keys derived from FILE's 32 bytes (root, mode 0600) and the CLOCK_REALTIME window: "
 	  "every node with FILE accepts the others' cookies", 5 },
+	{ "deny", OPT_DENY, "CIDR|@FILE", 0,
+	  "Drop every frame from these sources at XDP, first (repeatable; FILE: one address or CIDR a line, "
+	  "'#' comments; SIGHUP re-reads the files)", 5 },
+	{ "allow", OPT_ALLOW, "CIDR|@FILE", 0,
+	  "Never send these sources a cookie nor limit them: the kernel answers their SYNs; tracked as usual "
+	  "(repeatable, as --deny; --deny wins)", 5 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -250,6 +261,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SECRET_FILE:
 		cfg.secret_file = arg;
 		break;
+	case OPT_DENY:
+	case OPT_ALLOW: {
+		const char ***list = key == OPT_DENY ? &cfg.deny : &cfg.allow;
+		int *n = key == OPT_DENY ? &cfg.ndeny : &cfg.nallow;
+		const char **grown;
+		char msg[256];
+
+		if (sg_policy_arg_check(key == OPT_DENY ? "--deny" : "--allow", arg, msg, sizeof(msg)))
+			argp_error(state, "%s", msg);
+		grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (!grown)
+			argp_failure(state, 1, ENOMEM, "--deny/--allow");
+		*list = grown;
+		(*list)[(*n)++] = arg;
+		break;
+	}
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -296,6 +323,7 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .args_doc = "IFACE", .doc = doc,
 					  .children = children };
 	struct sigaction sa = { .sa_handler = on_signal };
+	int rc;
 
 	argp_err_exit_status = 2;
 	sg_config_defaults(&cfg);
@@ -311,10 +339,20 @@ int main(int argc, char **argv)
 		return sg_unload_cmd(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	if (cfg.output) {	/* logrotate's convention; without --output SIGHUP stays fatal */
+	/* the lists are read now: a bad line is bad usage */
+	if ((cfg.ndeny || cfg.nallow) &&
+	    !(cfg.policy = sg_policy_new(cfg.deny, cfg.ndeny, cfg.allow, cfg.nallow)))
+		return 2;
+	/* SIGHUP: reopen --output (logrotate's convention), re-read the
+	 * --deny/--allow files; without either it stays fatal */
+	if (cfg.output || cfg.policy) {
 		struct sigaction hup = { .sa_handler = on_hup };
 
 		sigaction(SIGHUP, &hup, NULL);
 	}
-	return sg_run(&cfg);
+	rc = sg_run(&cfg);
+	sg_policy_free(cfg.policy);
+	free(cfg.deny);
+	free(cfg.allow);
+	return rc;
 }
