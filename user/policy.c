@@ -6,9 +6,10 @@
  * A trie is built whole before it is swapped in, so the kernel holds the
  * old and the new one at once during a reload (twice the memory for a
  * moment); the old one is freed when the last program run that may see
- * it is over (RCU). Each new trie is sized to its entries. LPM tries have
- * no batch update (the kernel has no map_update_batch for them): the
- * entries go in one bpf(BPF_MAP_UPDATE_ELEM) each, about a microsecond.
+ * it is over (RCU). Each new trie is sized to its distinct entries and
+ * filled with BPF_MAP_UPDATE_BATCH (the kernel's generic batch: one
+ * update each, in one system call per 64 Ki entries), or one update at
+ * a time where a kernel refuses it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -168,33 +169,68 @@ int sg_policy_read_source(const char *arg, struct sg_lpm_key **keys, size_t *n, 
 	return r;
 }
 
-int sg_policy_build_trie(const struct sg_lpm_key *keys, size_t n, size_t *uniq)
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sg_lpm_key));
+}
+
+/* Sort and drop duplicates (a list may name an entry twice, several
+ * lists may overlap): the trie is then sized to what it holds. */
+static size_t dedup(struct sg_lpm_key *keys, size_t n)
+{
+	size_t i, u = 0;
+
+	if (!n)
+		return 0;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n; i++)
+		if (memcmp(&keys[i], &keys[u], sizeof(*keys)))
+			keys[++u] = keys[i];
+	return u + 1;
+}
+
+#define BATCH 65536
+
+int sg_policy_build_trie(struct sg_lpm_key *keys, size_t n, size_t *uniq)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-	__u8 one = 1;
-	size_t i, u = 0;
+	static __u8 ones[BATCH];
+	size_t i = 0;
 	int fd, err;
 
+	n = dedup(keys, n);
 	if (n > 0xffffffffu)
 		return -E2BIG;
 	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "sg_pol_trie", sizeof(struct sg_lpm_key), sizeof(__u8),
 			    n ? (__u32)n : 1, &o);
 	if (fd < 0)
 		return -errno;
-	for (i = 0; i < n; i++) {
-		if (!bpf_map_update_elem(fd, &keys[i], &one, BPF_NOEXIST)) {
-			u++;
+	if (!ones[0])
+		memset(ones, 1, sizeof(ones));
+	/* batches where the kernel has them for LPM tries (the generic
+	 * one: an update each, without a system call each), else one by one */
+	while (i < n) {
+		__u32 cnt = n - i < BATCH ? n - i : BATCH;
+
+		if (!bpf_map_update_batch(fd, &keys[i], ones, &cnt, NULL)) {
+			i += cnt;
 			continue;
 		}
-		if (errno == EEXIST)	/* (a list may name an entry twice) */
-			continue;
 		err = -errno;
-		close(fd);
-		return err;
+		if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
+			goto fail;
+		for (; i < n; i++)
+			if (bpf_map_update_elem(fd, &keys[i], ones, BPF_ANY)) {
+				err = -errno;
+				goto fail;
+			}
 	}
 	if (uniq)
-		*uniq = u;
+		*uniq = n;
 	return fd;
+fail:
+	close(fd);
+	return err;
 }
 
 /* Read every source of one list into l->keys. */

@@ -52,8 +52,8 @@ int sg_policy_parse_key(const char *s, struct sg_lpm_key *k);
  * entries). 0, or -1 with one line in msg ("FILE:LINE: ..."). */
 int sg_policy_read_source(const char *arg, struct sg_lpm_key **keys, size_t *n, size_t *cap, char *msg,
 			  size_t len);
-/* A new LPM trie of n entries (at least 1) holding keys: its fd, or -errno;
- * *uniq: the distinct entries. */
-int sg_policy_build_trie(const struct sg_lpm_key *keys, size_t n, size_t *uniq);
+/* A new LPM trie holding keys (sorted and deduplicated in place), sized
+ * to the distinct ones (*uniq; at least 1): its fd, or -errno. */
+int sg_policy_build_trie(struct sg_lpm_key *keys, size_t n, size_t *uniq);
 
 #endif /* SG_POLICY_USER_H */

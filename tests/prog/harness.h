@@ -81,5 +81,6 @@ void test_track(void);
 void test_syncookie(void);
 void test_metrics(void);
 void test_fleet(void);
+void test_policy(void);
 
 #endif /* SG_HARNESS_H */
