@@ -170,6 +170,37 @@ struct {
 	__type(value, struct sg_cap_slot);
 } sg_cap SEC(".maps");
 
+/*
+ * --deny, --allow (sg_policy.h, user/policy.c): each list is one LPM trie
+ * (IPv4 and IPv6 keys in one, struct sg_lpm_key) held in the one slot of
+ * an array of maps. Userspace builds a new trie whole, sized to its
+ * entries, and swaps it in with one update of the slot (start, SIGHUP):
+ * a packet sees the old list or the new one, never a half-filled one. An
+ * empty slot matches nothing. Not pinned: each load fills its own from
+ * its options before it is attached (adoption included).
+ */
+struct sg_pol_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);		/* (each inner trie: its own size) */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sg_lpm_key);
+	__type(value, __u8);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct sg_pol_trie);
+} sg_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct sg_pol_trie);
+} sg_allow SEC(".maps");
+
 /* ---- metrics (sg_metrics.h; --metrics) ---- */
 
 /*

@@ -17,7 +17,8 @@
 
 enum sg_parse_res {
 	SG_P_TCP = 0,	/* a complete TCP header is available */
-	SG_P_OTHER,	/* well-formed, but not (first-fragment) TCP */
+	SG_P_OTHER,	/* well-formed, but not (first-fragment) TCP: family is
+			 * 4 or 6 with saddr/daddr filled if IP, else 0 */
 	SG_P_MALFORMED,	/* truncated or invalid headers */
 };
 
@@ -85,6 +86,7 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struc
 	p->ip4 = NULL;
 	p->ip6 = NULL;
 	p->tcp = NULL;
+	p->family = 0;		/* (SG_P_OTHER: 0 unless IPv4 or IPv6) */
 	proto = bpf_ntohs(eth->h_proto);
 
 #pragma unroll
@@ -113,17 +115,19 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struc
 		if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl || tot > len - off ||
 		    (void *)ip + ihl > data_end)
 			return SG_P_MALFORMED;
+		/* the addresses even for what is not TCP: --deny drops every
+		 * frame of a denied source (sg_policy.h) */
+		p->family = 4;
+		p->saddr[0] = ip->saddr;
+		p->daddr[0] = ip->daddr;
+		p->saddr[1] = p->saddr[2] = p->saddr[3] = 0;
+		p->daddr[1] = p->daddr[2] = p->daddr[3] = 0;
 		if (ip->protocol != IPPROTO_TCP)
 			return SG_P_OTHER;
 		/* Fragments: only an unfragmented datagram has a TCP header we trust. */
 		if (ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
 			return SG_P_OTHER;
 		p->ip4 = ip;
-		p->family = 4;
-		p->saddr[0] = ip->saddr;
-		p->daddr[0] = ip->daddr;
-		p->saddr[1] = p->saddr[2] = p->saddr[3] = 0;
-		p->daddr[1] = p->daddr[2] = p->daddr[3] = 0;
 		off += ihl;
 		if (tot < ihl + sizeof(struct tcphdr))
 			return SG_P_MALFORMED;

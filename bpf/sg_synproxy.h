@@ -39,6 +39,7 @@
 #include "sg_parse.h"
 #include "sg_maps.h"
 #include "sg_limit.h"
+#include "sg_policy.h"
 
 enum sg_sp_verdict {
 	SG_SP_CONTINUE = 0,	/* not for the cookie path: track and pass */
@@ -697,7 +698,8 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		if (!listen)
 			return SG_SP_CONTINUE;	/* established, time-wait, request */
 	}
-	if (!may_drop)
+	/* (--allow: a handshake the kernel answered is the kernel's) */
+	if (!may_drop || sg_policy_allowed(p))
 		return SG_SP_CONTINUE;
 	st = sg_ck_port_stats(p->dport);
 	if (st)

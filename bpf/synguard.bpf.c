@@ -75,6 +75,11 @@ int sg_xdp(struct xdp_md *ctx)
 	}
 	if (res != SG_P_TCP) {
 		sg_count(c, SG_CNT_OTHER);
+		/* --deny covers a denied source's every IP frame (sg_policy.h) */
+		if (p.family && sg_policy_denied(&p)) {
+			sg_count(c, SG_DROP_DENIED);
+			return XDP_DROP;
+		}
 		return XDP_PASS;
 	}
 	sg_count_tcp(c, &p);

@@ -28,6 +28,7 @@
 #include "output.h"
 #include "owner.h"
 #include "pin.h"
+#include "policy.h"
 #include "run.h"
 #include "limit.h"
 #include "track.h"
@@ -508,6 +509,11 @@ int sg_run(const struct sg_config *cfg)
 		}
 	}
 
+	/* --deny, --allow: filled before the program is attached (or swapped in) */
+	if (sg_policy_install(cfg->policy, bpf_map__fd(skel->maps.sg_deny), bpf_map__fd(skel->maps.sg_allow))) {
+		err = -EINVAL;
+		goto out;
+	}
 	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp));
 	if (err)
 		goto out;
@@ -534,6 +540,8 @@ int sg_run(const struct sg_config *cfg)
 	if (err)
 		goto out;
 	print_start(out, cfg, &at, pin);
+	if (cfg->policy)
+		sg_policy_print(cfg->policy, out, sg_now_ns());
 
 	sw.trk = trk;
 	err = pthread_create(&sw.thread, NULL, sweeper_main, &sw);
@@ -574,6 +582,7 @@ int sg_run(const struct sg_config *cfg)
 			if (err)
 				fprintf(stderr, "synguard: reopening %s failed (%s); still writing to the old file\n",
 					cfg->output, strerror(-err));
+			sg_policy_reload(cfg->policy, out, sg_now_ns());	/* (a failure keeps the old lists) */
 			err = 0;
 		}
 		sg_cookies_tick(ck, now);

@@ -10,7 +10,8 @@
 int sg_run(const struct sg_config *cfg);
 /* Ask the running loop to stop (async-signal-safe: SIGINT/SIGTERM). */
 void sg_run_stop(void);
-/* Ask it to reopen --output FILE (async-signal-safe: SIGHUP). */
+/* Ask it to reopen --output FILE and re-read the --deny/--allow files
+ * (async-signal-safe: SIGHUP). */
 void sg_run_reopen(void);
 
 #endif /* SG_RUN_H */

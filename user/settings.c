@@ -75,6 +75,8 @@ void sg_settings_apply(struct synguard_bpf *skel, const struct sg_config *cfg)
 	s.port_filter = cfg->nports > 0;
 	s.addr_filter = cfg->ncidrs > 0;
 	s.syn_quiet = cfg->syn_summary;
+	s.deny = cfg->ndeny > 0;	/* --deny, --allow (user/policy.c) */
+	s.allow = cfg->nallow > 0;
 	sg_ladder_settings(&s, cfg);
 	s.syn_limit = cfg->syn_limit;
 	s.limit_prefix4 = cfg->limit_prefix4;

@@ -73,6 +73,11 @@ struct sg_config {
 	__u8 limit_prefix4, limit_prefix6;	/* its prefixes (default /32, /64) */
 	__u32 syn_limit_table;	/* --syn-limit-table: source prefixes rated at once */
 	__u32 synack_cap;	/* --synack-cap: SYN-ACKs/s per /24 or /48, 0 = off */
+	/* --deny, --allow CIDR|@FILE, in the order given; policy: what main
+	 * read of them (user/policy.h), NULL without either */
+	const char **deny, **allow;
+	int ndeny, nallow;
+	struct sg_policy *policy;
 };
 
 void sg_config_defaults(struct sg_config *cfg);

@@ -4,8 +4,10 @@
  * with XDP. This file: the command line; run.c does the rest.
  */
 #include <argp.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sg_user.h"
@@ -13,6 +15,7 @@
 #include "ladder.h"
 #include "run.h"
 #include "service.h"
+#include "policy.h"
 
 static struct sg_config cfg;	/* filled by parse_arg() */
 
@@ -61,6 +64,8 @@ enum {
 	OPT_SYN_LIMIT,
 	OPT_SYN_LIMIT_TABLE,
 	OPT_SYNACK_CAP,
+	OPT_DENY,
+	OPT_ALLOW,
 };
 
 static const struct argp_option opts[] = {
@@ -114,6 +119,12 @@ static const struct argp_option opts[] = {
 	  "Cookie keys derived from FILE's 32 bytes (root, mode 0600) and the CLOCK_REALTIME window: "
 	  "every node with FILE accepts the others' cookies", 5 },
 	{ NULL, 0, NULL, 0, "Policy (order: --deny, --allow, --syn-limit and --synack-cap, cookies, tracking):", 7 },
+	{ "deny", OPT_DENY, "CIDR|@FILE", 0,
+	  "Drop every frame from these sources at XDP, first (repeatable; FILE: one address or CIDR a line, "
+	  "'#' comments; SIGHUP re-reads the files)", 7 },
+	{ "allow", OPT_ALLOW, "CIDR|@FILE", 0,
+	  "Never send these sources a cookie nor limit them: the kernel answers their SYNs; tracked as usual "
+	  "(repeatable, as --deny; --deny wins)", 7 },
 	{ "syn-limit", OPT_SYN_LIMIT, "PPS[/PREFIX[,PREFIX6]]", 0,
 	  "Drop SYNs over PPS per second from one source prefix (default /32 and /64; e.g. 100, 100/24, "
 	  "100/24,48); any mode", 7 },
@@ -275,6 +286,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (sg_parse_u32(arg, 0, 100000000, &cfg.synack_cap))
 			argp_error(state, "invalid --synack-cap '%s' (SYN-ACKs per second; 0: off)", arg);
 		break;
+	case OPT_DENY:
+	case OPT_ALLOW: {
+		const char ***list = key == OPT_DENY ? &cfg.deny : &cfg.allow;
+		int *n = key == OPT_DENY ? &cfg.ndeny : &cfg.nallow;
+		const char **grown;
+		char msg[256];
+
+		if (sg_policy_arg_check(key == OPT_DENY ? "--deny" : "--allow", arg, msg, sizeof(msg)))
+			argp_error(state, "%s", msg);
+		grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (!grown)
+			argp_failure(state, 1, ENOMEM, "--deny/--allow");
+		*list = grown;
+		(*list)[(*n)++] = arg;
+		break;
+	}
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -321,6 +348,7 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .args_doc = "IFACE", .doc = doc,
 					  .children = children };
 	struct sigaction sa = { .sa_handler = on_signal };
+	int rc;
 
 	argp_err_exit_status = 2;
 	sg_config_defaults(&cfg);
@@ -336,10 +364,20 @@ int main(int argc, char **argv)
 		return sg_unload_cmd(argc - 1, argv + 1);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	if (cfg.output) {	/* logrotate's convention; without --output SIGHUP stays fatal */
+	/* the lists are read now: a bad line is bad usage */
+	if ((cfg.ndeny || cfg.nallow) &&
+	    !(cfg.policy = sg_policy_new(cfg.deny, cfg.ndeny, cfg.allow, cfg.nallow)))
+		return 2;
+	/* SIGHUP: reopen --output (logrotate's convention), re-read the
+	 * --deny/--allow files; without either it stays fatal */
+	if (cfg.output || cfg.policy) {
 		struct sigaction hup = { .sa_handler = on_hup };
 
 		sigaction(SIGHUP, &hup, NULL);
 	}
-	return sg_run(&cfg);
+	rc = sg_run(&cfg);
+	sg_policy_free(cfg.policy);
+	free(cfg.deny);
+	free(cfg.allow);
+	return rc;
 }

@@ -118,13 +118,14 @@ int h_frame_parse(const __u8 *f, __u32 len, struct h_frame *r)
 		/* the IP length must fit in the frame (padding may follow it) */
 		if (f[off] >> 4 != 4 || ihl < 20 || tot < ihl || tot > len - off || off + ihl > len)
 			return r->cls;
-		if (f[off + 9] != 6 || (be16(f + off + 6) & 0x3fff))
-			return r->cls = H_OTHER;	/* not TCP, or a fragment */
+		/* (the addresses also for what is not TCP, as sg_parse: --deny) */
 		r->family = 4;
-		r->plain = ihl == 20;
-		r->ip_len = tot;
 		memcpy(r->saddr, f + off + 12, 4);
 		memcpy(r->daddr, f + off + 16, 4);
+		if (f[off + 9] != 6 || (be16(f + off + 6) & 0x3fff))
+			return r->cls = H_OTHER;	/* not TCP, or a fragment */
+		r->plain = ihl == 20;
+		r->ip_len = tot;
 		if (tot < ihl + 20)
 			return r->cls;
 		plen = tot - ihl;

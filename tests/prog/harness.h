@@ -82,5 +82,6 @@ void test_syncookie(void);
 void test_metrics(void);
 void test_fleet(void);
 void test_limit(void);
+void test_policy(void);
 
 #endif /* SG_HARNESS_H */

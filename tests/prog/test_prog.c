@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * test_prog.c - tier 2: crafted frames through the real programs with
- * BPF_PROG_TEST_RUN. Usage: test_prog [parse|track|syncookie|metrics|fleet]...
+ * BPF_PROG_TEST_RUN. Usage: test_prog [parse|track|syncookie|metrics|fleet|policy]...
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +26,7 @@ int main(int argc, char **argv)
 		{ "metrics", test_metrics },
 		{ "fleet", test_fleet },
 		{ "limit", test_limit },
+		{ "policy", test_policy },
 	};
 
 	if (geteuid() != 0) {
