@@ -74,6 +74,12 @@
  *      frame (protect/auto, SYN alone, protected port with cookies on and
  *      a listener) with the cap on. These, and P1's TX, are the only
  *      verdicts such a SYN may get; M1 and P1 allow for them.
+ *  P6  (--deny and --allow, on in a quarter of the loads each, with a few
+ *      prefixes of the generator's addresses) a frame that parses (TCP or
+ *      not) from a denied source is XDP_DROP by drop_denied, whatever the
+ *      mode, and drop_denied moves for no other; an allowed source's TCP
+ *      segment is never dropped by the SYN limit, the cap or a bad cookie,
+ *      and its SYN is never answered (P1 allows for both).
  *  P4  XDP_PASS leaves the frame unchanged, except that it may prepend the
  *      16-byte handoff metadata, and does so exactly when cookies_valid
  *      moves: then the frame is an ACK to a protected port with cookies on
@@ -209,7 +215,7 @@ struct stats {
 	__u64 cls[3];
 	__u64 flags_seen[4];	/* bitmap: TCP flag bytes seen in TCP-class frames */
 	__u32 doff_seen;	/* bitmap: data offsets 0-15 of frames with a TCP header */
-	__u64 vlans[3], ipopts, exthdrs, frags, lying, trunc, flips, bad_opts, policy_drops;
+	__u64 vlans[3], ipopts, exthdrs, frags, lying, trunc, flips, bad_opts, policy_drops, listed;
 	__u64 loss_flows, loss_halfopen, events, epochs;
 	__u32 rst_c, rst_s;	/* bitmaps: states of client/server when an RST was replayed */
 	__u64 wraps;		/* replayed segments whose sequence number wrapped */
@@ -237,6 +243,8 @@ struct fz {
 	__u64 cnt[SG_CNT_MAX];	/* counters after the last read */
 	/* settings of this load */
 	struct sg_settings set;
+	struct sg_lpm_key lists[2][4];	/* --deny [0], --allow [1] of this load */
+	int nlist[2];
 	__u32 pflags[NSVC];	/* sg_ck_ports flags of the service ports */
 	struct sg_cookie_secrets sec;
 	__u32 rotations;
@@ -426,6 +434,8 @@ static void draw_port_flags(struct fz *z, struct rng *r)
 	}
 }
 
+static void gen_addr(struct rng *r, int family, __u8 *a);
+
 /* The settings of one load, drawn from the seed. */
 static void draw_settings(struct fz *z, struct rng *r)
 {
@@ -455,6 +465,31 @@ static void draw_settings(struct fz *z, struct rng *r)
 		s.synack_cap = 1 + rbelow(r, 400);
 		s.cap_seed = (__u32)rnext(r);
 	}
+	/* --deny, --allow: a few prefixes of the generator's addresses,
+	 * mostly whole ones (a short prefix would take a family whole) */
+	for (int l = 0; l < 2; l++) {
+		z->nlist[l] = 0;
+		if (!rchance(r, 25))
+			continue;
+		z->nlist[l] = 1 + rbelow(r, 4);
+		for (int i = 0; i < z->nlist[l]; i++) {
+			struct sg_lpm_key *k = &z->lists[l][i];
+			int fam = rchance(r, 50) ? 4 : 6, bits = fam == 4 ? 32 : 128;
+			__u32 plen = rchance(r, 70) ? (__u32)bits : rbelow(r, bits + 1);
+
+			memset(k, 0, sizeof(*k));
+			k->family = fam;
+			k->prefixlen = 32 + plen;
+			gen_addr(r, fam, (__u8 *)k->addr);
+			for (int w = 0; w < 4; w++) {
+				int b = (int)plen - w * 32;
+
+				k->addr[w] &= b >= 32 ? ~0u : b <= 0 ? 0 : htonl(~0u << (32 - b));
+			}
+		}
+	}
+	s.deny = z->nlist[0] > 0;
+	s.allow = z->nlist[1] > 0;
 	z->set = s;
 }
 
@@ -502,8 +537,50 @@ static int load(struct fz *z, struct rng *r, __u32 table_size)
 		bpf_map_update_elem(fd, &k4, &one, BPF_ANY);
 		bpf_map_update_elem(fd, &k6, &one, BPF_ANY);
 	}
+	/* the lists, as user/policy.c installs them: a trie in each outer slot */
+	for (int l = 0; l < 2; l++) {
+		int tfd, outer = bpf_map__fd(l ? z->h->skel->maps.sg_allow : z->h->skel->maps.sg_deny);
+		LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
+		__u32 zero = 0;
+
+		if (!z->nlist[l])
+			continue;
+		tfd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "fz_list", sizeof(struct sg_lpm_key), 1, 8, &mo);
+		if (tfd < 0)
+			return -1;
+		for (int i = 0; i < z->nlist[l]; i++)
+			bpf_map_update_elem(tfd, &z->lists[l][i], &one, BPF_ANY);
+		if (bpf_map_update_elem(outer, &zero, &tfd, BPF_ANY)) {
+			close(tfd);
+			return -1;
+		}
+		close(tfd);
+	}
 	read_counters(z, z->cnt);
 	z->st.epochs++;
+	return 0;
+}
+
+/* 1 if the frame's source is on list l (0 deny, 1 allow) of this load. */
+static int on_list(const struct fz *z, int l, const struct h_frame *r)
+{
+	for (int i = 0; i < z->nlist[l]; i++) {
+		const struct sg_lpm_key *k = &z->lists[l][i];
+		__u32 a[4] = {}, plen = k->prefixlen - 32, w;
+
+		if ((int)k->family != r->family)
+			continue;
+		memcpy(a, r->saddr, r->family == 6 ? 16 : 4);
+		for (w = 0; w < 4; w++) {
+			int b = (int)plen - (int)w * 32;
+			__u32 m = b >= 32 ? ~0u : b <= 0 ? 0 : htonl(~0u << (32 - b));
+
+			if ((a[w] & m) != k->addr[w])
+				break;
+		}
+		if (w == 4)
+			return 1;
+	}
 	return 0;
 }
 
@@ -844,7 +921,7 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 	struct h_frame r;
 	struct h_run tr;
 	__u64 a[SG_CNT_MAX], d[SG_CNT_MAX];
-	int err, expect_tx, ndrop = 0, dropped_by = -1, syn, ackc;
+	int err, expect_tx, ndrop = 0, dropped_by = -1, syn, ackc, denied, allowed, allowed_syn;
 	__u32 idx;
 
 	z->nwhy = 0;
@@ -853,8 +930,14 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 	h_frame_parse(in, len, &r);
 	syn = r.cls == H_TCP && (r.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN)) == SG_TCP_SYN;
 	ackc = r.cls == H_TCP && (r.flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK;
+	/* P6: the lists. deny: any frame that parses, from a listed source;
+	 * allow: a TCP segment's (its SYN is the kernel's) */
+	denied = z->set.deny && r.cls != H_MALFORMED && r.family && on_list(z, 0, &r);
+	allowed = !denied && z->set.allow && r.cls == H_TCP && on_list(z, 1, &r);
+	allowed_syn = allowed && (r.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN;
 	expect_tx = z->mode != SG_MODE_MONITOR && syn && port_protected(z, r.dport) && port_cookies(z, r.dport) &&
-		    has_listener(r.dport, r.family) && r.plain && r.opts_ok && h_syn_csum_ok(in, len, &r);
+		    has_listener(r.dport, r.family) && r.plain && r.opts_ok && h_syn_csum_ok(in, len, &r) &&
+		    !denied && !allowed_syn;
 
 	/* coverage */
 	if (do_xdp && z->mode == SG_MODE_AUTO && syn && port_protected(z, r.dport) && has_listener(r.dport, r.family) &&
@@ -911,6 +994,16 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 		}
 		if (xo.retval == XDP_DROP_ && ndrop != 1)
 			fail(z, "I3 XDP_DROP with %d drop reasons", ndrop);
+		if (denied && (xo.retval != XDP_DROP_ || dropped_by != SG_DROP_DENIED))
+			fail(z, "P6 a frame from a denied source got %u (%s)", xo.retval,
+			     dropped_by >= 0 ? sg_counter_name(dropped_by) : "no drop reason");
+		if (!denied && dropped_by == SG_DROP_DENIED)
+			fail(z, "P6 drop_denied for a source on no deny list (class %d)", r.cls);
+		if (allowed && (dropped_by == SG_DROP_SYN_LIMITED || dropped_by == SG_DROP_SYNACK_CAPPED ||
+				dropped_by == SG_DROP_COOKIE_BAD))
+			fail(z, "P6 an allowed source's segment dropped as %s", sg_counter_name(dropped_by));
+		if (denied || allowed)
+			z->st.listed++;
 		if (xo.retval != XDP_DROP_ && ndrop)
 			fail(z, "I3 %s moved without XDP_DROP", sg_counter_name(dropped_by));
 		if (d[SG_LOSS_RINGBUF])
@@ -953,7 +1046,9 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 			break;
 		case XDP_DROP_:
 			z->st.verdict[V_DROP]++;
-			if (dropped_by == SG_DROP_SYN_LIMITED || dropped_by == SG_DROP_SYNACK_CAPPED) {
+			if (dropped_by == SG_DROP_DENIED) {
+				z->st.policy_drops++;	/* (P6 above) */
+			} else if (dropped_by == SG_DROP_SYN_LIMITED || dropped_by == SG_DROP_SYNACK_CAPPED) {
 				int limsyn = r.cls == H_TCP &&
 					     (r.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN;
 
@@ -1815,9 +1910,9 @@ static void print_stats(struct fz *z)
 	printf("%s: %llu cases (%llu frames, %llu replay segments) in %.1f s, %.0f cases/s, "
 	       "%llu violations\n",
 	       mode_names[z->mode], s->cases, s->frames, s->steps, secs, secs > 0 ? s->cases / secs : 0.0, s->bad);
-	printf("  verdicts: pass %llu, pass+metadata %llu, tx %llu, drop %llu (policy %llu)"
+	printf("  verdicts: pass %llu, pass+metadata %llu, tx %llu, drop %llu (policy %llu; listed sources %llu)"
 	       "; classes: tcp %llu, other %llu, malformed %llu; TC refused %llu\n",
-	       s->verdict[V_PASS], s->verdict[V_META], s->verdict[V_TX], s->verdict[V_DROP], s->policy_drops,
+	       s->verdict[V_PASS], s->verdict[V_META], s->verdict[V_TX], s->verdict[V_DROP], s->policy_drops, s->listed,
 	       s->cls[H_TCP],
 	       s->cls[H_OTHER], s->cls[H_MALFORMED], s->refused);
 	printf("  coverage: TCP flag bytes %d/256, data offsets %d/16, tags 0/1/2 %llu/%llu/%llu"
