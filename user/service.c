@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,6 +415,21 @@ int sg_unload_cmd(int argc, char **argv)
 		return 1;
 	}
 	if (!sg_pin_exists(ifname)) {
+		unsigned int ifindex = if_nametoindex(ifname);
+		int n = 0;
+
+		/* what a foreground synguard killed with -9 left in libxdp's dispatcher */
+		if (ifindex && !sg_owner_lock(&own, ifname, &holder)) {
+			n = sg_mp_remove_stale((int)ifindex, ifname, 0);
+			sg_owner_unlock(&own);
+			if (n < 0)
+				return 1;
+		}
+		if (n > 0) {
+			fprintf(stderr, "synguard: unloaded %s: no pinned instance; took %d stale synguard XDP "
+					"program%s out of libxdp's dispatcher\n", ifname, n, n > 1 ? "s" : "");
+			return 0;
+		}
 		fprintf(stderr, "synguard unload: no pinned synguard instance on %s (nothing at %s/%s)\n", ifname,
 			SG_PIN_ROOT, ifname);
 		return 1;

@@ -86,9 +86,12 @@ sg_started() {
 }
 
 # sg_start ARGS...: synguard on sgs0 in sg_srv, JSON to $TMPD/sg.out; waits for the start line.
+# (nsenter --net, not ip netns exec: synguard then sees the host's
+# /sys/fs/bpf, where libxdp keeps its dispatcher's state; with the private
+# /sys of ip netns exec it attaches through a BPF link instead, and says so.)
 sg_start() {
 	: >"$TMPD/sg.out"
-	ip netns exec sg_srv "$SG" --json "$@" sgs0 >"$TMPD/sg.out" 2>"$TMPD/sg.err" &
+	nsenter --net=/run/netns/sg_srv "$SG" --json "$@" sgs0 >"$TMPD/sg.out" 2>"$TMPD/sg.err" &
 	SG_PID=$!
 	wait_until 10 sg_started
 }
