@@ -108,7 +108,7 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 	if (a->mp_want) {
 		const char *why = "";
 
-		if (sg_mp_usable(&why)) {
+		if (sg_mp_usable(&why) || sg_mp_kernel_ok(&why)) {
 			fprintf(stderr, "synguard: %s: attaching through a BPF link instead; no other XDP program can "
 					"share %s while synguard runs\n", why, a->ifname);
 			a->mp_want = false;
@@ -157,10 +157,18 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 		return -EBUSY;
 	}
 	if (!force) {
+		struct bpf_prog_info pi = {};
+		__u32 len = sizeof(pi);
+
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd >= 0) {
+			bpf_obj_get_info_by_fd(fd, &pi, &len);
+			close(fd);
+		}
 		fprintf(stderr,
-			"synguard: %s already has an XDP program (id %u) that is not in libxdp's dispatcher; detach it "
-			"or use --force to replace it\n",
-			a->ifname, id);
+			"synguard: %s already has an XDP program (%s, id %u) that is not in libxdp's dispatcher; detach "
+			"it or use --force to replace it\n",
+			a->ifname, pi.name[0] ? pi.name : "unnamed", id);
 		return -EBUSY;
 	}
 	if (q.attach_mode != XDP_ATTACHED_DRV && q.attach_mode != XDP_ATTACHED_SKB) {

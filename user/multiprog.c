@@ -111,6 +111,83 @@ int sg_mp_usable(const char **why)
 	return -ENOENT;
 }
 
+/* SYNGUARD_TEST_FAIL=freplace: as on a kernel that refuses extensions (tests). */
+static bool test_fail_freplace(void)
+{
+	const char *e = getenv("SYNGUARD_TEST_FAIL");
+
+	return e && !strcmp(e, "freplace");
+}
+
+/*
+ * Can this kernel run programs in the dispatcher? libxdp's own answer is
+ * to attach a lone program without it (through netlink, which a kill -9
+ * would leave behind); synguard asks first, the way libxdp does: the
+ * dispatcher object's xdp_pass, loaded, and an extension of it. (A kernel
+ * without BPF trampolines, or one in lockdown, refuses the extension.)
+ */
+int sg_mp_kernel_ok(const char **why)
+{
+	static int cached = 1;	/* 1: not asked yet */
+	static const char *cached_why;
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, o, .find_filename = "xdp-dispatcher.o", .prog_name = "xdp_pass");
+	struct xdp_program *tgt = NULL, *ext = NULL;
+	struct bpf_program *tp, *ep, *p;
+	struct bpf_object *eobj;
+	int err, lfd;
+
+	if (cached <= 0) {
+		*why = cached_why;
+		return cached;
+	}
+	quiet_libxdp();
+	if (test_fail_freplace()) {
+		err = -EPERM;
+		goto out;
+	}
+	tgt = xdp_program__create(&o);
+	ext = xdp_program__create(&o);
+	if (ptr_err(tgt) || ptr_err(ext)) {
+		cached_why = "libxdp's dispatcher object (xdp-dispatcher.o) cannot be found";
+		err = -ENOENT;
+		goto out;
+	}
+	err = bpf_object__load(xdp_program__bpf_obj(tgt));
+	tp = bpf_object__find_program_by_name(xdp_program__bpf_obj(tgt), "xdp_pass");
+	eobj = xdp_program__bpf_obj(ext);
+	ep = bpf_object__find_program_by_name(eobj, "xdp_pass");
+	if (err || !tp || !ep) {
+		cached_why = "libxdp's dispatcher does not load on this kernel";
+		err = err ? err : -ENOENT;
+		goto out;
+	}
+	bpf_object__for_each_program(p, eobj)
+		bpf_program__set_autoload(p, p == ep);
+	bpf_program__set_type(ep, BPF_PROG_TYPE_EXT);
+	bpf_program__set_expected_attach_type(ep, 0);
+	err = bpf_program__set_attach_target(ep, bpf_program__fd(tp), "xdp_pass");
+	if (!err)
+		err = bpf_object__load(eobj);
+	if (!err) {
+		lfd = bpf_link_create(bpf_program__fd(ep), bpf_program__fd(tp), 0, NULL);
+		if (lfd < 0)
+			err = -errno;
+		else
+			close(lfd);
+	}
+out:
+	if (err && !cached_why)
+		cached_why = "this kernel refuses BPF extension (freplace) programs, which libxdp's dispatcher "
+			     "runs its members as (kernel lockdown, or no BPF trampolines)";
+	if (!ptr_err(ext))
+		xdp_program__close(ext);
+	if (!ptr_err(tgt))
+		xdp_program__close(tgt);
+	cached = err ? err : 0;
+	*why = cached_why;
+	return cached;
+}
+
 static enum xdp_attach_mode lx_mode(const struct sg_attach *a)
 {
 	return a->xdp_mode == SG_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;

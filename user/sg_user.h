@@ -149,6 +149,9 @@ int sg_attach_xdp(struct sg_attach *a, int prog_fd);
 /* Between sg_attach_init() and the check: can libxdp be used from here
  * (its BPF filesystem)? 0, or -errno with *why set (fall back to a link). */
 int sg_mp_usable(const char **why);
+/* Does the kernel run extension programs in libxdp's dispatcher? 0, or
+ * -errno with *why set (asked once). */
+int sg_mp_kernel_ok(const char **why);
 /* The hook has libxdp's dispatcher: 1 (records a synguard program in it:
  * the pinned instance's, or a stale one), 0 if it has no dispatcher, or
  * -errno (message printed). */
