@@ -31,7 +31,7 @@
 #define MAX_INST 256
 
 static const char *const mode_names[] = { "monitor", "protect", "auto" };
-static const char *const xdp_how_names[] = { "none", "link", "netlink" };
+static const char *const xdp_how_names[] = { "none", "link", "netlink", "libxdp" };
 static const char *const tc_how_names[] = { "none", "tcx", "clsact" };
 
 struct inst {
@@ -245,7 +245,7 @@ static void print_json(const struct inst *in)
 		}
 		sg_json_u64(&j, "adoptions", in->m.adoptions);
 		sg_json_str(&j, "xdp_mode", in->m.xdp_mode == SG_XDP_SKB ? "skb" : "native");
-		sg_json_str(&j, "xdp", xdp_how_names[in->m.xdp_how % 3]);
+		sg_json_str(&j, "xdp", xdp_how_names[in->m.xdp_how % 4]);
 		sg_json_str(&j, "tc", tc_how_names[in->m.tc_how % 3]);
 		sg_json_u64(&j, "max_flows", in->m.max_flows);
 		sg_json_u64(&j, "max_halfopen", in->m.max_halfopen);
@@ -290,7 +290,7 @@ static void print_text(const struct inst *in)
 	printf("  mode %s, protected ports %s", in->mode, in->ports);
 	if (in->pinned) {
 		printf(", XDP %s (%s), TC %s, tables %u/%u, synguard %s", in->m.xdp_mode == SG_XDP_SKB ? "skb" : "native",
-		       xdp_how_names[in->m.xdp_how % 3], tc_how_names[in->m.tc_how % 3], in->m.max_flows,
+		       xdp_how_names[in->m.xdp_how % 4], tc_how_names[in->m.tc_how % 3], in->m.max_flows,
 		       in->m.max_halfopen, in->m.version);
 		if (in->m.adoptions) {
 			iso(in->m.adopted_at, t, sizeof(t));

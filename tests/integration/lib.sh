@@ -96,6 +96,14 @@ sg_start() {
 	wait_until 10 sg_started
 }
 
+# sg_errors [FILE]: synguard's stderr ($TMPD/sg.err) without its notice
+# that it uses a BPF link because the kernel or the BPF filesystem gives
+# it no libxdp dispatcher (README: Sharing the interface): a test's "one
+# line saying why" holds on every kernel.
+sg_errors() {
+	grep -v 'attaching through a BPF link instead' "${1:-$TMPD/sg.err}"
+}
+
 # sg_stop [SIGNAL]: stop synguard, require exit status 0.
 sg_stop() {
 	local rc
