@@ -248,6 +248,20 @@ int sg_mp_check(struct sg_attach *a)
 	return 1;
 }
 
+/* The dispatcher's mode on ifindex (libxdp rebuilds it in the mode it is
+ * asked for: "unspecified" would be native on a driver that has it). */
+static enum xdp_attach_mode mp_mode(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	enum xdp_attach_mode m = XDP_MODE_UNSPEC;
+
+	if (!ptr_err(mp)) {
+		m = xdp_multiprog__attach_mode(mp);
+		xdp_multiprog__close(mp);
+	}
+	return m;
+}
+
 int sg_mp_remove_id(int ifindex, __u32 id)
 {
 	struct xdp_program *p;
@@ -257,7 +271,7 @@ int sg_mp_remove_id(int ifindex, __u32 id)
 	p = xdp_program__from_id(id);
 	if (ptr_err(p))
 		return -ENOENT;
-	err = xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
+	err = xdp_program__detach(p, ifindex, mp_mode(ifindex), 0);
 	xdp_program__close(p);
 	return err;
 }
@@ -431,7 +445,7 @@ void sg_mp_detach(struct sg_attach *a, bool rollback)
 	int err;
 
 	if (a->mp_prog) {
-		err = xdp_program__detach(a->mp_prog, a->ifindex, XDP_MODE_UNSPEC, 0);
+		err = xdp_program__detach(a->mp_prog, a->ifindex, lx_mode(a), 0);
 		if (err && err != -ENOENT)
 			fprintf(stderr, "synguard: warning: taking synguard's XDP program out of libxdp's dispatcher "
 					"on %s failed: %s\n", a->ifname, strerror(-err));
