@@ -27,8 +27,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # in build/obj; the BPF objects' in build/obj too, to keep build/ tidy
 DEPFLAGS    = -MMD -MP
 BPF_DEPFLAGS = -MMD -MP -MF $(OBJ)/$(@F:.o=.d)
-# libmicrohttpd: --metrics' HTTP server (README: Monitoring)
-LIBS       := -lbpf -lelf -lz -lmicrohttpd -lpthread
+# libmicrohttpd: --metrics' HTTP server (README: Monitoring); libxdp: the
+# XDP program shares the interface through libxdp's dispatcher (README:
+# Sharing the interface with other XDP programs)
+LIBXDP     := $(shell pkg-config --libs libxdp 2>/dev/null || echo -lxdp)
+LIBS       := $(LIBXDP) -lbpf -lelf -lz -lmicrohttpd -lpthread
 
 ifeq ($(SAN),1)
 OUT        := build/san

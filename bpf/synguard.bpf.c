@@ -21,6 +21,24 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/*
+ * Run order in libxdp's dispatcher (README: Sharing the interface with
+ * other XDP programs), read by libxdp from this section's BTF: the struct
+ * named "_" + the program's name, as libxdp's XDP_RUN_CONFIG() in
+ * <xdp/xdp_helpers.h> declares it (defined here: the BPF object does not
+ * need libxdp's headers). Lower priorities run first: 20 runs after
+ * firewalls such as xdp-filter (10), so traffic they drop never costs a
+ * SYN cookie or a flow entry, and before programs at libxdp's default
+ * (50). After XDP_PASS the next program runs; XDP_DROP, XDP_TX (a SYN
+ * cookie's SYN-ACK) and XDP_ABORTED end the chain.
+ */
+#define SG_XDP_RUN_CONFIG(prog) _##prog SEC(".xdp_run_config")
+#define SG_XDP_RUN_PRIO 20
+struct {
+	__uint(priority, SG_XDP_RUN_PRIO);
+	__uint(XDP_PASS, 1);
+} SG_XDP_RUN_CONFIG(sg_xdp);
+
 static __always_inline void sg_count_tcp(struct sg_counters *c, const struct sg_pkt *p)
 {
 	__u8 f = p->flags;

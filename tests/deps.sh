@@ -30,6 +30,11 @@ need=(
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a:libclang-rt-dev"
 	# --metrics: the HTTP server (README: Monitoring)
 	"/usr/include/microhttpd.h:libmicrohttpd-dev"
+	# the XDP program joins libxdp's dispatcher (README: Sharing the
+	# interface); libxdp-dev pulls libxdp1, which has xdp-dispatcher.o
+	"/usr/include/xdp/libxdp.h:libxdp-dev"
+	# tests only: xdp-filter and xdp-loader (tests/integration/multiprog.sh)
+	"xdp-filter:xdp-tools"
 	# tests only: promtool check metrics/rules, a real Prometheus, its HTTP API
 	"promtool:prometheus"
 	"curl:curl"

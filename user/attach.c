@@ -15,6 +15,11 @@
  * done is recorded in struct sg_attach, so until sg_attach_commit() a
  * failure puts back exactly what was there (the replaced programs, in one
  * step again) and removes what was added.
+ *
+ * By default the XDP program joins libxdp's dispatcher instead
+ * (multiprog.c), when the hook is free or has the dispatcher; a hook with
+ * another kind of XDP program is refused as ever, or with --force replaced
+ * in one step through netlink as above.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -40,7 +45,7 @@ static const char *const tc_dir[2] = { "egress", "ingress" };
 void sg_attach_init(struct sg_attach *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->xdp_link_fd = a->xdp_prog_fd = a->xdp_old_fd = -1;
+	a->xdp_link_fd = a->xdp_prog_fd = a->xdp_old_fd = a->mp_old_fd = -1;
 	for (int i = 0; i < 2; i++)
 		a->tc_link_fd[i] = a->tc_prog_fd[i] = a->tc_old_fd[i] = -1;
 }
@@ -100,6 +105,21 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 	__u32 id, link;
 	int err, fd;
 
+	if (a->mp_want) {
+		const char *why = "";
+
+		if (sg_mp_usable(&why) || sg_mp_kernel_ok(&why)) {
+			fprintf(stderr, "synguard: %s: attaching through a BPF link instead; no other XDP program can "
+					"share %s while synguard runs\n", why, a->ifname);
+			a->mp_want = false;
+		} else {
+			err = sg_mp_check(a);
+			if (err < 0)
+				return err;
+			if (err == 1)
+				return 0;	/* libxdp's dispatcher: we join it */
+		}
+	}
 	err = bpf_xdp_query(a->ifindex, 0, &q);
 	if (err) {
 		fprintf(stderr, "synguard: cannot query XDP on %s: %s\n", a->ifname, strerror(-err));
@@ -137,9 +157,18 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 		return -EBUSY;
 	}
 	if (!force) {
+		struct bpf_prog_info pi = {};
+		__u32 len = sizeof(pi);
+
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd >= 0) {
+			bpf_obj_get_info_by_fd(fd, &pi, &len);
+			close(fd);
+		}
 		fprintf(stderr,
-			"synguard: %s already has an XDP program (id %u); detach it or use --force to replace it\n",
-			a->ifname, id);
+			"synguard: %s already has an XDP program (%s, id %u) that is not in libxdp's dispatcher; detach "
+			"it or use --force to replace it\n",
+			a->ifname, pi.name[0] ? pi.name : "unnamed", id);
 		return -EBUSY;
 	}
 	if (q.attach_mode != XDP_ATTACHED_DRV && q.attach_mode != XDP_ATTACHED_SKB) {
@@ -163,6 +192,7 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 	}
 	a->xdp_old_fd = fd;
 	a->xdp_old_id = id;
+	a->mp_want = false;	/* replaced in one step, through netlink */
 	return 0;
 }
 
@@ -455,6 +485,14 @@ static void rollback(struct sg_attach *a)
 {
 	int err;
 
+	if (a->xdp_how == SG_XDP_DISPATCHER || a->mp_old_removed)
+		sg_mp_detach(a, true);
+	if (a->xdp_how == SG_XDP_NETLINK && a->xdp_prog_fd >= 0 && a->xdp_old_fd < 0) {
+		/* libxdp attached it alone (no dispatcher): nothing to put back */
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = a->xdp_prog_fd);
+
+		bpf_xdp_detach(a->ifindex, a->xdp_flags | XDP_FLAGS_REPLACE, &o);
+	}
 	if (a->xdp_prog_fd >= 0 && a->xdp_old_fd >= 0) {
 		if (a->xdp_how == SG_XDP_LINK) {
 			err = link_swap(a->xdp_link_fd, a->xdp_old_fd, a->xdp_prog_fd);
@@ -497,6 +535,8 @@ static void rollback(struct sg_attach *a)
 /* After commit, not kept: remove what is ours. */
 static void detach(struct sg_attach *a)
 {
+	if (a->xdp_how == SG_XDP_DISPATCHER)
+		sg_mp_detach(a, false);	/* ours out, the others stay */
 	if (a->xdp_how == SG_XDP_NETLINK) {
 		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = a->xdp_prog_fd);
 		int err = bpf_xdp_detach(a->ifindex, a->xdp_flags | XDP_FLAGS_REPLACE, &o);
@@ -525,14 +565,21 @@ static void detach(struct sg_attach *a)
 void sg_detach_all(struct sg_attach *a)
 {
 	if (a->gone) {
-		/* the kernel removed everything with the interface */
+		/* the kernel removed everything with the interface; libxdp's pins stay */
+		if (a->xdp_how == SG_XDP_DISPATCHER)
+			sg_mp_forget(a->ifindex);
 	} else if (!a->committed) {
 		rollback(a);
 	} else if (!a->keep) {
 		detach(a);
 	}
+	sg_mp_release(a);	/* (kept or gone: closed, not detached) */
+	if (a->xdp_obj)
+		bpf_object__close(a->xdp_obj);
+	a->xdp_obj = NULL;
 	close_fd(&a->xdp_link_fd);
 	close_fd(&a->xdp_old_fd);
+	close_fd(&a->mp_old_fd);
 	for (int dir = 0; dir < 2; dir++) {
 		close_fd(&a->tc_link_fd[dir]);
 		close_fd(&a->tc_old_fd[dir]);

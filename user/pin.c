@@ -201,6 +201,14 @@ static void remove_tree(const char *dir)
 		fprintf(stderr, "synguard: warning: cannot remove %s: %s\n", dir, strerror(errno));
 }
 
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi);
+
+	return bpf_obj_get_info_by_fd(fd, &pi, &len) ? 0 : pi.id;
+}
+
 /* Enter the named network namespace (/run/netns/NAME) whose inode is ino. */
 static int enter_netns_ino(__u64 ino, char *name, size_t len)
 {
@@ -241,7 +249,7 @@ int sg_pin_remove(const char *ifname)
 
 	sg_pin_dir(dir, sizeof(dir), ifname);
 	err = read_meta(dir, &m, NULL);
-	if (!err && (m.xdp_how == SG_XDP_NETLINK || m.tc_how == SG_TC_CLSACT)) {
+	if (!err && (m.xdp_how == SG_XDP_NETLINK || m.xdp_how == SG_XDP_DISPATCHER || m.tc_how == SG_TC_CLSACT)) {
 		/* attached by ifindex, not a link: that needs its network namespace */
 		if (m.netns_ino != netns_ino()) {
 			char name[256] = "";
@@ -252,7 +260,9 @@ int sg_pin_remove(const char *ifname)
 					"synguard: warning: the instance on %s was attached (%s) in network namespace "
 					"net:[%llu], which has no name under /run/netns: if it still exists, what was "
 					"attached there stays; removing the pins\n",
-					ifname, m.xdp_how == SG_XDP_NETLINK ? "XDP through netlink" : "clsact filters",
+					ifname, m.xdp_how == SG_XDP_NETLINK ? "XDP through netlink" :
+						m.xdp_how == SG_XDP_DISPATCHER ? "XDP in libxdp's dispatcher" :
+						"clsact filters",
 					(unsigned long long)m.netns_ino);
 				remove_tree(dir);
 				return 0;
@@ -268,6 +278,21 @@ int sg_pin_remove(const char *ifname)
 			if (at.xdp_prog_fd >= 0) {
 				at.xdp_how = SG_XDP_NETLINK;
 				at.xdp_flags = m.xdp_mode == SG_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+			}
+		}
+		if (m.xdp_how == SG_XDP_DISPATCHER) {
+			/* ours out of the dispatcher, the other programs stay */
+			path_of(path, sizeof(path), dir, "progs", "sg_xdp");
+			at.xdp_prog_fd = bpf_obj_get(path);
+			if (at.xdp_prog_fd >= 0) {
+				__u32 id = prog_id_of(at.xdp_prog_fd);
+				int e = id ? sg_mp_remove_id(m.ifindex, id) : -ENOENT;
+
+				if (e && e != -ENOENT)
+					fprintf(stderr, "synguard: warning: taking XDP program id %u out of libxdp's "
+							"dispatcher on %s: %s\n", id, ifname, strerror(-e));
+				close(at.xdp_prog_fd);
+				at.xdp_prog_fd = -1;
 			}
 		}
 		if (m.tc_how == SG_TC_CLSACT) {
@@ -356,14 +381,6 @@ static int open_link(const char *dir, const char *name, int ifindex, __u32 *id, 
 	return fd;
 }
 
-static __u32 prog_id_of(int fd)
-{
-	struct bpf_prog_info pi = {};
-	__u32 len = sizeof(pi);
-
-	return bpf_obj_get_info_by_fd(fd, &pi, &len) ? 0 : pi.id;
-}
-
 /* Record what the pinned instance has attached in at, for the swap. */
 static int adopt_attach_state(struct sg_pin *p, const struct sg_config *cfg, struct sg_attach *at)
 {
@@ -372,7 +389,22 @@ static int adopt_attach_state(struct sg_pin *p, const struct sg_config *cfg, str
 	bool xdp_there = false;
 
 	at->adopt = true;
-	if (m->xdp_how == SG_XDP_LINK) {
+	if (m->xdp_how != SG_XDP_NONE)
+		at->mp_want = m->xdp_how == SG_XDP_DISPATCHER;	/* attached as the instance was */
+	if (m->xdp_how == SG_XDP_DISPATCHER) {
+		char path[320];
+		int fd;
+
+		path_of(path, sizeof(path), p->dir, "progs", "sg_xdp");
+		fd = bpf_obj_get(path);
+		if (fd >= 0 && sg_mp_has_id(at->ifindex, prog_id_of(fd))) {
+			at->mp_old_fd = fd;
+			at->mp_old_id = prog_id_of(fd);
+			xdp_there = true;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	} else if (m->xdp_how == SG_XDP_LINK) {
 		at->xdp_link_fd = open_link(p->dir, link_names[L_XDP], at->ifindex, &at->xdp_own_link_id,
 					    &at->xdp_old_fd);
 		xdp_there = at->xdp_link_fd >= 0;
@@ -603,13 +635,14 @@ static int pin_links(struct sg_pin *p, struct sg_attach *at)
 	return err;
 }
 
-static void pin_progs(struct sg_pin *p, struct synguard_bpf *skel)
+static void pin_progs(struct sg_pin *p, struct synguard_bpf *skel, const struct sg_attach *at)
 {
 	struct bpf_program *progs[] = { skel->progs.sg_xdp, skel->progs.sg_tc_egress, skel->progs.sg_tc_ingress };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		const char *name = bpf_program__name(progs[i]);
-		int fd = bpf_program__fd(progs[i]);
+		/* (sg_xdp: in libxdp's dispatcher, loaded apart from the skeleton) */
+		int fd = i == 0 ? at->xdp_prog_fd : bpf_program__fd(progs[i]);
 
 		if (fd < 0)
 			unpin(p->dir, "progs", name);
@@ -654,7 +687,7 @@ int sg_pin_commit(struct sg_pin *p, struct synguard_bpf *skel, struct sg_attach 
 		err = pin_links(p, at);
 		if (err)
 			return err;
-		pin_progs(p, skel);
+		pin_progs(p, skel, at);
 		meta_fill(p, skel, at, cfg);
 		p->meta.adopted_at = realtime_s();
 		p->meta.adoptions++;
@@ -682,7 +715,7 @@ int sg_pin_commit(struct sg_pin *p, struct synguard_bpf *skel, struct sg_attach 
 	if (!err)
 		err = pin_links(p, at);
 	if (!err) {
-		pin_progs(p, skel);
+		pin_progs(p, skel, at);
 		meta_fill(p, skel, at, cfg);
 		p->meta.pinned_since = realtime_s();
 		p->meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sg_meta", sizeof(__u32), sizeof(struct sg_meta), 1,

@@ -321,6 +321,8 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 {
 	static const char *const mode_name[] = { "monitor", "protect", "auto" };
 	const char *xdp_mode = cfg->xdp_mode == SG_XDP_SKB ? "skb" : "native";
+	static const char *const how_name[] = { "none", "link", "netlink", "libxdp" };
+	const char *how = how_name[at->xdp_how & 3];
 	const struct sg_meta *m = sg_pin_meta(pin);
 
 	if (sg_out_json(out)) {
@@ -331,6 +333,7 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 		sg_json_str(&j, "iface", at->ifname);
 		sg_json_u64(&j, "ifindex", at->ifindex);
 		sg_json_str(&j, "xdp_mode", xdp_mode);
+		sg_json_str(&j, "xdp_attach", how);
 		sg_json_str(&j, "mode", mode_name[cfg->mode]);
 		if (pin) {
 			sg_json_bool(&j, "pinned", true);
@@ -350,9 +353,10 @@ static void print_start(struct sg_out *out, const struct sg_config *cfg, const s
 		} else if (pin) {
 			snprintf(since, sizeof(since), ", pinned");
 		}
-		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s, TC egress%s, mode %s%s",
-			    SG_VERSION, at->ifname, at->ifindex, xdp_mode, at->tc_ingress_attached ? "+ingress" : "",
-			    mode_name[cfg->mode], since);
+		sg_out_text(out, "synguard %s: attached to %s (ifindex %d), XDP mode %s%s, TC egress%s, mode %s%s",
+			    SG_VERSION, at->ifname, at->ifindex, xdp_mode,
+			    at->xdp_how == SG_XDP_DISPATCHER ? " in libxdp's dispatcher" : "",
+			    at->tc_ingress_attached ? "+ingress" : "", mode_name[cfg->mode], since);
 	}
 	sg_out_flush(out);
 }
@@ -402,6 +406,8 @@ int sg_run(const struct sg_config *cfg)
 	libbpf_set_print(libbpf_print);
 	sg_attach_init(&at);
 	at.xdp_mode = cfg->xdp_mode;
+	at.mp_want = cfg->xdp_attach == SG_XDP_ATTACH_LIBXDP;	/* (adoption: as the instance was) */
+	sg_mp_verbose(cfg->verbose);
 
 	err = sg_check_iface(cfg->ifname, &at.ifindex);
 	if (err)
@@ -449,6 +455,9 @@ int sg_run(const struct sg_config *cfg)
 	err = sg_pin_reuse(pin, skel, cfg);
 	if (err)
 		goto out;
+	/* libxdp's dispatcher: sg_xdp is loaded apart, as an extension (multiprog.c) */
+	if (at.mp_want)
+		bpf_program__set_autoload(skel->progs.sg_xdp, false);
 	err = synguard_bpf__load(skel);
 	if (err == -ENOMEM || err == -E2BIG) {
 		/* preallocated hash maps: entries of 128 bytes plus the kernel's own ~64 */
@@ -514,7 +523,7 @@ int sg_run(const struct sg_config *cfg)
 		err = -EINVAL;
 		goto out;
 	}
-	err = sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp));
+	err = at.mp_want ? sg_mp_attach(&at, skel) : sg_attach_xdp(&at, bpf_program__fd(skel->progs.sg_xdp));
 	if (err)
 		goto out;
 	err = sg_attach_tc(&at, bpf_program__fd(skel->progs.sg_tc_egress),

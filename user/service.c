@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@
 #define MAX_INST 256
 
 static const char *const mode_names[] = { "monitor", "protect", "auto" };
-static const char *const xdp_how_names[] = { "none", "link", "netlink" };
+static const char *const xdp_how_names[] = { "none", "link", "netlink", "libxdp" };
 static const char *const tc_how_names[] = { "none", "tcx", "clsact" };
 
 struct inst {
@@ -244,7 +245,7 @@ static void print_json(const struct inst *in)
 		}
 		sg_json_u64(&j, "adoptions", in->m.adoptions);
 		sg_json_str(&j, "xdp_mode", in->m.xdp_mode == SG_XDP_SKB ? "skb" : "native");
-		sg_json_str(&j, "xdp", xdp_how_names[in->m.xdp_how % 3]);
+		sg_json_str(&j, "xdp", xdp_how_names[in->m.xdp_how % 4]);
 		sg_json_str(&j, "tc", tc_how_names[in->m.tc_how % 3]);
 		sg_json_u64(&j, "max_flows", in->m.max_flows);
 		sg_json_u64(&j, "max_halfopen", in->m.max_halfopen);
@@ -289,7 +290,7 @@ static void print_text(const struct inst *in)
 	printf("  mode %s, protected ports %s", in->mode, in->ports);
 	if (in->pinned) {
 		printf(", XDP %s (%s), TC %s, tables %u/%u, synguard %s", in->m.xdp_mode == SG_XDP_SKB ? "skb" : "native",
-		       xdp_how_names[in->m.xdp_how % 3], tc_how_names[in->m.tc_how % 3], in->m.max_flows,
+		       xdp_how_names[in->m.xdp_how % 4], tc_how_names[in->m.tc_how % 3], in->m.max_flows,
 		       in->m.max_halfopen, in->m.version);
 		if (in->m.adoptions) {
 			iso(in->m.adopted_at, t, sizeof(t));
@@ -414,6 +415,21 @@ int sg_unload_cmd(int argc, char **argv)
 		return 1;
 	}
 	if (!sg_pin_exists(ifname)) {
+		unsigned int ifindex = if_nametoindex(ifname);
+		int n = 0;
+
+		/* what a foreground synguard killed with -9 left in libxdp's dispatcher */
+		if (ifindex && !sg_owner_lock(&own, ifname, &holder)) {
+			n = sg_mp_remove_stale((int)ifindex, ifname, 0);
+			sg_owner_unlock(&own);
+			if (n < 0)
+				return 1;
+		}
+		if (n > 0) {
+			fprintf(stderr, "synguard: unloaded %s: no pinned instance; took %d stale synguard XDP "
+					"program%s out of libxdp's dispatcher\n", ifname, n, n > 1 ? "s" : "");
+			return 0;
+		}
 		fprintf(stderr, "synguard unload: no pinned synguard instance on %s (nothing at %s/%s)\n", ifname,
 			SG_PIN_ROOT, ifname);
 		return 1;

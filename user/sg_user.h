@@ -13,6 +13,9 @@
 #include "sg_settings.h"
 
 enum sg_xdp_mode { SG_XDP_NATIVE = 0, SG_XDP_SKB };
+/* --xdp-attach: through libxdp's dispatcher (shared with other libxdp
+ * programs, the default) or a BPF link of synguard's own. */
+enum sg_xdp_attach { SG_XDP_ATTACH_LIBXDP = 0, SG_XDP_ATTACH_LINK };
 enum sg_ts_style { SG_TS_TIME = 0, SG_TS_NONE, SG_TS_ISO, SG_TS_UNIX };
 
 struct sg_cidr {
@@ -37,6 +40,7 @@ struct sg_ladder_cfg {
 struct sg_config {
 	const char *ifname;
 	enum sg_xdp_mode xdp_mode;
+	enum sg_xdp_attach xdp_attach;
 	enum sg_mode mode;
 	enum sg_ts_style ts_style;
 	bool force;
@@ -103,9 +107,10 @@ __u64 sg_boot_offset_ns(void);
 int sg_format_time(__u64 wall_ns, enum sg_ts_style ts, bool json, char *buf, size_t len);
 int sg_format_addr(__u8 family, const __u32 *addr, char *buf, size_t len);
 
-/* Attach/detach (attach.c): XDP through a BPF link, TC through tcx links
- * (kernel >= 6.6) or else clsact filters synguard owns. */
-enum sg_xdp_how { SG_XDP_NONE = 0, SG_XDP_LINK, SG_XDP_NETLINK };
+/* Attach/detach (attach.c): XDP through libxdp's dispatcher (multiprog.c)
+ * or a BPF link, TC through tcx links (kernel >= 6.6) or else clsact
+ * filters synguard owns. */
+enum sg_xdp_how { SG_XDP_NONE = 0, SG_XDP_LINK, SG_XDP_NETLINK, SG_XDP_DISPATCHER };
 enum sg_tc_how { SG_TC_NONE = 0, SG_TC_TCX, SG_TC_CLSACT };
 enum { SG_TC_EGRESS = 0, SG_TC_INGRESS = 1 };
 
@@ -121,6 +126,14 @@ struct sg_attach {
 	int xdp_old_fd;		/* the program replaced (owned): put back on failure */
 	__u32 xdp_old_id;
 	__u32 xdp_own_link_id;	/* the pinned instance's XDP link: ours to update */
+	/* libxdp's dispatcher (multiprog.c) */
+	bool mp_want;		/* attach through the dispatcher (decided by sg_check_existing_xdp) */
+	struct xdp_program *mp_prog;	/* SG_XDP_DISPATCHER: ours, in the dispatcher */
+	struct bpf_object *xdp_obj;	/* the object sg_xdp was loaded from (not the skeleton's) */
+	int mp_old_fd;		/* a synguard program in the dispatcher to take out (owned) */
+	__u32 mp_old_id;
+	bool mp_old_stale;	/* left by a killed synguard (else: the pinned instance's) */
+	bool mp_old_removed;	/* taken out of the dispatcher by this run */
 	/* TC, [SG_TC_EGRESS] and [SG_TC_INGRESS] */
 	enum sg_tc_how tc_how;
 	int tc_link_fd[2];	/* SG_TC_TCX: links (ours or the pinned instance's) */
@@ -143,6 +156,38 @@ int sg_check_iface(const char *ifname, int *ifindex);
 int sg_check_existing_xdp(struct sg_attach *a, bool force);
 /* Attach, or in one step replace (--force, adoption), the XDP program. */
 int sg_attach_xdp(struct sg_attach *a, int prog_fd);
+
+/* multiprog.c: libxdp's dispatcher. */
+/* Between sg_attach_init() and the check: can libxdp be used from here
+ * (its BPF filesystem)? 0, or -errno with *why set (fall back to a link). */
+int sg_mp_usable(const char **why);
+/* Does the kernel run extension programs in libxdp's dispatcher? 0, or
+ * -errno with *why set (asked once). */
+int sg_mp_kernel_ok(const char **why);
+/* The hook has libxdp's dispatcher: 1 (records a synguard program in it:
+ * the pinned instance's, or a stale one), 0 if it has no dispatcher, or
+ * -errno (message printed). */
+int sg_mp_check(struct sg_attach *a);
+/* Load sg_xdp from the skeleton's object against its maps (loaded, with
+ * sg_xdp's autoload off) and put it in the dispatcher; on failure other
+ * than a conflict, says why and attaches it through a BPF link instead. */
+struct synguard_bpf;
+int sg_mp_attach(struct sg_attach *a, struct synguard_bpf *skel);
+/* Take ours out of the dispatcher (others stay); rollback puts the old one back. */
+void sg_mp_detach(struct sg_attach *a, bool rollback);
+/* Let go of ours without taking it out (--pin, interface gone). */
+void sg_mp_release(struct sg_attach *a);
+/* Take program id out of the dispatcher on ifindex: 0, -ENOENT (not there), -errno. */
+int sg_mp_remove_id(int ifindex, __u32 id);
+/* Synguard programs (named sg_xdp) in the dispatcher on ifindex other than
+ * keep_id: taken out, each reported. The number removed, or -errno. */
+int sg_mp_remove_stale(int ifindex, const char *ifname, __u32 keep_id);
+/* The interface went away: libxdp's pins of its dispatcher go too. */
+void sg_mp_forget(int ifindex);
+/* 1 if program id is in the dispatcher on ifindex. */
+bool sg_mp_has_id(int ifindex, __u32 id);
+/* -v: libxdp's own messages too. */
+void sg_mp_verbose(bool on);
 /* TC egress (always) and ingress (ingress_fd >= 0). */
 int sg_attach_tc(struct sg_attach *a, int egress_fd, int ingress_fd);
 /* Everything is set up: no rollback from now on; keep: leave attached at exit. */

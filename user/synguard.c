@@ -26,6 +26,9 @@ static const char doc[] =
 	"Attaches an XDP program (ingress) and a TC program (egress) to IFACE and\n"
 	"reports what TCP does on it. Ctrl-C or SIGTERM detaches everything; with\n"
 	"--pin, the programs and maps stay pinned and protecting when it exits.\n"
+	"The XDP program joins libxdp's dispatcher at run priority 20: it shares\n"
+	"IFACE with xdp-filter (priority 10, runs first) and other libxdp programs;\n"
+	"its XDP_PASS goes on to the next program, XDP_DROP and XDP_TX end there.\n"
 	"\n"
 	"USAGE: synguard [OPTIONS] IFACE\n"
 	"       synguard status [--json] [IFACE]   (instances, pinned or running)\n"
@@ -66,12 +69,18 @@ enum {
 	OPT_SYNACK_CAP,
 	OPT_DENY,
 	OPT_ALLOW,
+	OPT_XDP_ATTACH,
 };
 
 static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Attaching:", 1 },
 	{ "xdp-mode", OPT_XDP_MODE, "MODE", 0, "XDP attach mode: native (default) or skb", 1 },
-	{ "force", 'f', NULL, 0, "Replace an XDP program already on IFACE (in one step)", 0 },
+	{ "xdp-attach", OPT_XDP_ATTACH, "HOW", 0,
+	  "libxdp (default: in libxdp's dispatcher, shared with other libxdp programs; a kill -9 leaves the "
+	  "program there until the next synguard or 'synguard unload IFACE') or link (a BPF link of its own: "
+	  "IFACE to itself, nothing left by a kill -9)", 1 },
+	{ "force", 'f', NULL, 0,
+	  "Replace an XDP program already on IFACE that is not in libxdp's dispatcher (in one step)", 0 },
 	{ "pin", OPT_PIN, NULL, 0,
 	  "Pin programs, maps and links under /sys/fs/bpf/synguard/IFACE: they stay attached after exit; "
 	  "adopt an instance pinned there ('synguard unload IFACE' removes it)", 1 },
@@ -147,6 +156,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			cfg.xdp_mode = SG_XDP_SKB;
 		else
 			argp_error(state, "--xdp-mode must be 'native' or 'skb', not '%s'", arg);
+		break;
+	case OPT_XDP_ATTACH:
+		if (!strcmp(arg, "libxdp"))
+			cfg.xdp_attach = SG_XDP_ATTACH_LIBXDP;
+		else if (!strcmp(arg, "link"))
+			cfg.xdp_attach = SG_XDP_ATTACH_LINK;
+		else
+			argp_error(state, "--xdp-attach must be 'libxdp' or 'link', not '%s'", arg);
 		break;
 	case 'f':
 		cfg.force = true;

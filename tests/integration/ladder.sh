@@ -33,7 +33,7 @@ LD_CASES="client_closes:8120:client:client server_closes:8121:server:server
 # ld_start ARGS...: synguard --ladder (text) on sgs0, stdout in $TMPD/ladder.txt.
 ld_start() {
 	: >"$TMPD/ladder.txt"
-	ip netns exec sg_srv "$SG" --ladder --no-color -T none "$@" sgs0 >"$TMPD/ladder.txt" 2>"$TMPD/sg.err" &
+	nsenter --net=/run/netns/sg_srv "$SG" --ladder --no-color -T none "$@" sgs0 >"$TMPD/ladder.txt" 2>"$TMPD/sg.err" &
 	SG_PID=$!
 	wait_until 10 ld_started
 }

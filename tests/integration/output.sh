@@ -21,7 +21,7 @@ test_output_file_reopen() {
 	ns_setup
 	tcp_server --listen 0.0.0.0 --port 8080
 	echo '{"type":"before"}' >"$log"	# appended to, never truncated
-	ip netns exec sg_srv "$SG" --output "$log" sgs0 >"$TMPD/sg.stdout" 2>"$TMPD/sg.err" &
+	nsenter --net=/run/netns/sg_srv "$SG" --output "$log" sgs0 >"$TMPD/sg.stdout" 2>"$TMPD/sg.err" &
 	SG_PID=$!
 	wait_until 10 grep -q '"type":"start"' "$log"
 	cli "$TCPKIT" client --connect $SRV4 --port 8080 --count 5 >/dev/null || fail "clients (1) failed"

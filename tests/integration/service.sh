@@ -9,6 +9,10 @@
 # the latter gives the command a private /sys, whose bpffs (and pins) would
 # vanish with it. Every test removes what it pinned (sv_cleanup, its EXIT
 # trap), also on failure. Helpers are prefixed sv_ (only test_* are run).
+#
+# These tests are about synguard's own BPF links (--xdp-attach link): what
+# a kill -9 leaves, adoption in one step. In libxdp's dispatcher (the
+# default where the kernel has one) the same is covered by multiprog.sh.
 
 BPFLINKS=$SG_ROOT/build/bpflinks
 SV_PIN=/sys/fs/bpf/synguard/sgs0
@@ -54,7 +58,7 @@ sv_start() {
 	: >"$TMPD/$name.out"
 	# (nsenter itself, not sv_ns: $! must be synguard's pid, and nsenter
 	# without --fork execs it)
-	nsenter --net=/run/netns/sg_srv "$SG" --json "$@" sgs0 >"$TMPD/$name.out" 2>"$TMPD/$name.err" &
+	nsenter --net=/run/netns/sg_srv "$SG" --json --xdp-attach link "$@" sgs0 >"$TMPD/$name.out" 2>"$TMPD/$name.err" &
 	SV_PID=$!
 	SV_PIDS+=($SV_PID)
 	wait_until 15 sv_started "$name" $SV_PID
@@ -241,12 +245,12 @@ test_service_adopt_refusals() {
 	sv_start a --pin --xdp-mode skb
 	kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
 	xdp=$(sv_xdp_id)
-	out=$(sv_ns "$SG" --pin --xdp-mode skb --max-flows 2048 --duration 1 sgs0 2>&1); rc=$?
+	out=$(sv_ns "$SG" --xdp-attach link --pin --xdp-mode skb --max-flows 2048 --duration 1 sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"table sizes cannot change live"*"synguard unload sgs0"* ]] ||
 		fail "--max-flows change: exit $rc: $out"
-	out=$(sv_ns "$SG" --pin --duration 1 sgs0 2>&1); rc=$?
+	out=$(sv_ns "$SG" --xdp-attach link --pin --duration 1 sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"--xdp-mode cannot change live"* ]] || fail "--xdp-mode change: exit $rc: $out"
-	out=$(sv_ns "$SG" --xdp-mode skb --duration 1 sgs0 2>&1); rc=$?
+	out=$(sv_ns "$SG" --xdp-attach link --xdp-mode skb --duration 1 sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"served by a pinned synguard instance"* ]] || fail "without --pin: exit $rc: $out"
 	out=$(ip netns exec sg_srv "$SG" --pin --xdp-mode skb --duration 1 sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"nsenter --net"* ]] || fail "--pin under ip netns exec: exit $rc: $out"
@@ -255,7 +259,7 @@ test_service_adopt_refusals() {
 	[[ -n $meta ]] || fail "cannot read the meta with bpftool"
 	bpftool map update pinned $SV_PIN/meta key 0 0 0 0 value $(awk '{$5 = "0x63"; print}' <<<"$meta") ||
 		fail "cannot write the meta"
-	out=$(sv_ns "$SG" --pin --xdp-mode skb --duration 1 sgs0 2>&1); rc=$?
+	out=$(sv_ns "$SG" --xdp-attach link --pin --xdp-mode skb --duration 1 sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"another layout"*"cannot be adopted"* ]] || fail "another layout: exit $rc: $out"
 	[[ $(sv_xdp_id) == "$xdp" ]] || fail "a refusal changed the XDP program: $xdp -> $(sv_xdp_id)"
 	[[ -e $SV_PIN/meta ]] || fail "a refusal removed the pins"
@@ -291,14 +295,14 @@ test_service_second_instance_refused() {
 	sv_start a
 	first=$SV_PID
 	for args in "" "--pin" "--force"; do
-		out=$(sv_ns "$SG" $args --duration 1 sgs0 2>&1); rc=$?
+		out=$(sv_ns "$SG" --xdp-attach link $args --duration 1 sgs0 2>&1); rc=$?
 		((rc == 1)) && [[ $out == *"already served by synguard pid $first"* ]] ||
 			fail "second synguard ($args): exit $rc: $out"
 	done
 	[[ $("$SG" status --json sgs0 | jq -r .pid) == "$first" ]] || fail "status: $("$SG" status --json sgs0)"
 	kill -TERM $first; wait $first
 	sv_start b --pin
-	out=$(sv_ns "$SG" --pin --duration 1 sgs0 2>&1); rc=$?
+	out=$(sv_ns "$SG" --xdp-attach link --pin --duration 1 sgs0 2>&1); rc=$?
 	((rc == 1)) && [[ $out == *"already served by synguard pid $SV_PID"* ]] || fail "second --pin: exit $rc: $out"
 	info "refused: $out"
 }
@@ -310,7 +314,7 @@ test_service_force_failure_keeps_previous() {
 	tcp_server --listen $SRV4 --port 8080
 	ip -n sg_srv link set dev sgs0 xdp obj "$SG_ROOT/build/xdp_pass.bpf.o" sec xdp || fail "xdp_pass"
 	xdp=$(sv_xdp_id)
-	out=$(SYNGUARD_TEST_FAIL=replace sv_ns "$SG" --force --mode protect --ports 8080 --duration 5 sgs0 2>&1); rc=$?
+	out=$(SYNGUARD_TEST_FAIL=replace sv_ns "$SG" --xdp-attach link --force --mode protect --ports 8080 --duration 5 sgs0 2>&1); rc=$?
 	((rc == 1)) || fail "injected failure: exit $rc: $out"
 	[[ $out == *"test hook"* && $out == *"put back the previous XDP program (id $xdp)"* ]] || fail "messages: $out"
 	[[ $(sv_xdp_id) == "$xdp" ]] || fail "XDP program after the failed --force: $(sv_xdp_id), was $xdp"
@@ -318,7 +322,7 @@ test_service_force_failure_keeps_previous() {
 	srv tc qdisc show dev sgs0 | grep -q clsact && fail "a clsact qdisc left"
 	sv_client 8080
 	# and the same --force without the failure replaces it
-	out=$(sv_ns "$SG" --force --duration 0.5 sgs0 2>&1); rc=$?
+	out=$(sv_ns "$SG" --xdp-attach link --force --duration 0.5 sgs0 2>&1); rc=$?
 	((rc == 0)) && [[ $out == *"replaced XDP program id $xdp"*"in one step"* ]] || fail "--force: exit $rc: $out"
 	info "failed --force: program $xdp still attached, traffic passes"
 }
@@ -331,7 +335,7 @@ test_service_adopt_failure_keeps_instance() {
 	sv_start a --pin --mode protect --ports 8080
 	kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
 	xdp=$(sv_xdp_id) links=$(sv_links)
-	out=$(SYNGUARD_TEST_FAIL=replace sv_ns "$SG" --pin --mode monitor --duration 5 sgs0 2>&1); rc=$?
+	out=$(SYNGUARD_TEST_FAIL=replace sv_ns "$SG" --xdp-attach link --pin --mode monitor --duration 5 sgs0 2>&1); rc=$?
 	((rc == 1)) || fail "injected failure: exit $rc: $out"
 	[[ $(sv_xdp_id) == "$xdp" ]] || fail "XDP program after the failed adoption: $(sv_xdp_id), was $xdp"
 	[[ $(sv_links) == "$links" ]] || fail "links changed: $links -> $(sv_links)"

@@ -612,7 +612,7 @@ test_track_text_mode() {
 	ns_setup
 	: >"$TMPD/sg.txt"
 	# not via srv(): a background subshell would ignore sg_stop's SIGINT
-	ip netns exec sg_srv "$SG" --time-wait 1 sgs0 >"$TMPD/sg.txt" 2>"$TMPD/sg.err" &
+	nsenter --net=/run/netns/sg_srv "$SG" --time-wait 1 sgs0 >"$TMPD/sg.txt" 2>"$TMPD/sg.err" &
 	SG_PID=$!
 	for _ in $(seq 100); do
 		grep -q 'attached to sgs0' "$TMPD/sg.txt" && break
