@@ -82,6 +82,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ((EUID == 0)) || die "make bench needs root (namespaces, XDP, BPF_PROG_TEST_RUN)"
+# Not while make test's integration tier runs on this machine (other
+# checkouts included), nor the other way round: both attach synguard to
+# veths, and a test that lists the links bound to its interface index
+# cannot tell another namespace's from its own. (The same lock as
+# tests/run.sh; held until exit, and cleanup() ends what we start.)
+exec 9>/run/lock/synguard-integration.lock
+flock 9
 case $GEN in
 xdpgen) GEN_BIN=$XDPGEN GEN_COUNT=1000000000 ;;	# (its own limit; 8 s at 100 Mpps)
 synflood) GEN_BIN=$FLOOD GEN_COUNT=100000000 ;;
