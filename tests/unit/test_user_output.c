@@ -54,6 +54,25 @@ static void test_parsers(void)
 	CHECK(sg_parse_cidr("10.0.0.0/33", &c), "IPv4 /33 refused");
 	CHECK(sg_parse_cidr("300.0.0.0/8", &c), "bad address refused");
 	CHECK(sg_parse_cidr("fd00::/129", &c), "IPv6 /129 refused");
+
+	{
+		__u32 pps = 7;
+		__u8 p4 = 32, p6 = 64;
+
+		CHECK(!sg_parse_syn_limit("100", &pps, &p4, &p6) && pps == 100 && p4 == 32 && p6 == 64,
+		      "--syn-limit 100: /32 and /64 kept");
+		CHECK(!sg_parse_syn_limit("50/24", &pps, &p4, &p6) && pps == 50 && p4 == 24 && p6 == 64,
+		      "--syn-limit 50/24: IPv4 /24, IPv6 /64");
+		CHECK(!sg_parse_syn_limit("5/0,48", &pps, &p4, &p6) && pps == 5 && p4 == 0 && p6 == 48,
+		      "--syn-limit 5/0,48: both prefixes");
+		pps = 9, p4 = 32, p6 = 64;
+		CHECK(sg_parse_syn_limit("0", &pps, &p4, &p6) && sg_parse_syn_limit("100/33", &pps, &p4, &p6) &&
+			      sg_parse_syn_limit("100/24,129", &pps, &p4, &p6) &&
+			      sg_parse_syn_limit("100/", &pps, &p4, &p6) && sg_parse_syn_limit("/24", &pps, &p4, &p6) &&
+			      sg_parse_syn_limit("100/24,", &pps, &p4, &p6) && sg_parse_syn_limit("-1", &pps, &p4, &p6) &&
+			      sg_parse_syn_limit("1e3", &pps, &p4, &p6) && pps == 9 && p4 == 32 && p6 == 64,
+		      "--syn-limit refuses 0, /33, ,129, empty parts, signs and exponents, writing nothing");
+	}
 }
 
 static void test_format(void)
