@@ -170,6 +170,11 @@ int sg_tc_egress(struct __sk_buff *skb)
 	if (res != SG_P_TCP)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
+	/* a SYN, SYN-ACK or FIN of ours: its socket (a FIN's TIME_WAIT to
+	 * come) goes into the socket hint (include/sg_skhint.h), the peer
+	 * being the client of the tuple */
+	if (sg_cfg.mode != SG_MODE_MONITOR && (p.flags & (SG_TCP_SYN | SG_TCP_FIN)))
+		sg_skhint_mark(p.family, p.daddr, p.saddr, p.dport, p.sport);
 	sg_track_xdp(&p, c, SG_TRACK_EGRESS);
 	sg_ladder_flush_skb(skb);	/* ladder mode: the segment's record, if any */
 	return TC_ACT_OK;

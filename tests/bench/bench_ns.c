@@ -65,6 +65,7 @@
 #include "harness.h"
 #include "sg_cookie.h"
 #include "anchor.h"
+#include "skhint.h"
 
 #ifndef XDP_ABORTED
 #define XDP_ABORTED 0
@@ -353,6 +354,10 @@ static int other_port_open(struct h_ctx *h, int ladder)
 	return bpf_map_update_elem(bpf_map__fd(h->skel->maps.sg_filter_ports), &port, &one, BPF_ANY);
 }
 
+/* The socket hint, dumped as synguard does (user/skhint.c): at start and
+ * again each round (synguard: every SG_SKHINT_DUMP_S seconds). */
+static struct sg_skhint_user *skh;
+
 static int protect_postload(struct synguard_bpf *skel)
 {
 	struct sg_cookie_secrets s = {};
@@ -364,6 +369,9 @@ static int protect_postload(struct synguard_bpf *skel)
 	s.key[0].k0 |= 1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_secrets), &zero, &s, BPF_ANY))
 		return -1;
+	skh = sg_skhint_open(bpf_map__fd(skel->maps.sg_sk_hint));
+	if (!skh || sg_skhint_dump(skh) < 0)
+		fprintf(stderr, "bench_ns: the socket hint is not armed\n");
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_ports), &port, &pc, BPF_ANY);
 }
 
@@ -853,6 +861,7 @@ int main(int argc, char **argv)
 			return 1;
 		if (!have_protect)
 			continue;
+		sg_skhint_dump(skh);
 		if (time_round(xdp_p, &f_syn4, opt_calls, &r_syn))
 			return 1;
 		if (!r_syn6.why && time_round(xdp_p, &f_syn6, opt_calls, &r_syn6))
