@@ -92,6 +92,17 @@ struct {
 	__type(value, __u8);
 } sg_ck_handed SEC(".maps");
 
+/* [0] != 0 once anything went into sg_ck_handed: until then (no filter,
+ * a flow table with room: always, as a rule) a valid cookie ACK skips
+ * that lookup. Never reset (LRU evictions are not counted); pinned with
+ * sg_ck_handed (user/pin.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sg_ck_handed_any SEC(".maps");
+
 /*
  * "May this tuple have a socket?" (include/sg_skhint.h): spares most SYNs
  * the kernel's socket lookup. Marked by the programs and, from

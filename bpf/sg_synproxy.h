@@ -718,13 +718,29 @@ static __always_inline void sg_ck_handed_key(struct sg_cookie_in *in, const stru
 static __noinline int sg_ck_mark_handed(const struct sg_pkt *p)
 {
 	struct sg_cookie_in in;
+	__u32 zero = 0, *any;
 	__u8 one = 1;
 
 	if (!p)
 		return 0;
+	/* first the flag, then the entry (whose insert takes the bucket's
+	 * lock): a CPU that finds the entry finds the flag set */
+	any = bpf_map_lookup_elem(&sg_ck_handed_any, &zero);
+	if (any && !*(volatile __u32 *)any)
+		*(volatile __u32 *)any = 1;
 	sg_ck_handed_key(&in, p);
 	bpf_map_update_elem(&sg_ck_handed, &in, &one, BPF_ANY);
 	return 0;
+}
+
+/* 1 if this handshake was handed off already (sg_ck_mark_handed()). */
+static __always_inline int sg_ck_was_handed(struct sg_cookie_in *in)
+{
+	__u32 zero = 0, *any = bpf_map_lookup_elem(&sg_ck_handed_any, &zero);
+
+	if (any && !*(volatile __u32 *)any)
+		return 0;	/* the table was never written: no lookup */
+	return bpf_map_lookup_elem(&sg_ck_handed, in) != NULL;
 }
 
 static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
@@ -752,7 +768,7 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		void *data;
 
 		/* handed off already (an untracked flow's next segment) */
-		if (bpf_map_lookup_elem(&sg_ck_handed, &in))
+		if (sg_ck_was_handed(&in))
 			return SG_SP_CONTINUE;
 		sg_count(c, SG_CNT_COOKIE_VALID);
 		st = sg_ck_port_stats(p->dport);
