@@ -480,10 +480,10 @@ static __always_inline int sg_has_listener(struct xdp_md *ctx, struct sg_pkt *p,
  * (A listener closed in the last 100 ms may still get a SYN answered; the
  * client's ACK then meets no listener at TC and gets the kernel's RST.)
  */
-static __always_inline int sg_syn_listener(struct xdp_md *ctx, struct sg_pkt *p, struct sg_port_cfg *pc)
+static __always_inline int sg_syn_listener(struct xdp_md *ctx, struct sg_pkt *p, struct sg_port_cfg *pc,
+					   __u64 now)
 {
 	struct sg_listen_cache *lc;
-	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 port = p->dport, now_ms = (__u32)(now / 1000000), at;
 	int listen;
 
@@ -626,8 +626,10 @@ static __always_inline __u16 sg_mss_offered(__u32 family)
 	return live ? live : family == 4 ? sg_cfg.mss4 : sg_cfg.mss6;
 }
 
+/* now: bpf_ktime_get_coarse_ns(), the SYN path's one clock read (the
+ * cookie's ~68 s window and our TSval's ~1 ms units need no finer). */
 static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
-				struct sg_port_stats *st)
+				struct sg_port_stats *st, __u64 now)
 {
 	struct sg_cookie_secrets *sec;
 	struct sg_ck_scratch *sc;
@@ -635,7 +637,6 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	__u32 zero = 0, slot, cookie, mss_idx, olen, tsval, isn = p->seq;
 	__u32 l3 = p->l3_off, l4 = p->l4_off, hl, family = p->family;
 	__u16 mss;
-	__u64 now = bpf_ktime_get_ns();
 	int ws, sack, delta, res;
 
 	/* Only plain headers: IPv4 without options, IPv6 without extensions. */
@@ -842,9 +843,10 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 
 	if (tcpf == SG_TCP_SYN) {
 		struct sg_port_stats *st;
+		__u64 now = bpf_ktime_get_coarse_ns();
 		int res;
 
-		if (!sg_syn_listener(ctx, p, pc))
+		if (!sg_syn_listener(ctx, p, pc, now))
 			return SG_SP_CONTINUE;	/* closed port: the kernel RSTs */
 		st = sg_ck_port_stats(port);
 		if (st)
@@ -857,7 +859,7 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 			sg_count(c, SG_DROP_SYNACK_CAPPED);
 			return SG_SP_DROP;
 		}
-		res = sg_sp_syn(ctx, p, c, st);
+		res = sg_sp_syn(ctx, p, c, st, now);
 		if (res == SG_SP_DROP)	/* impossible after the checks above */
 			sg_count(c, SG_DROP_COOKIE_BAD);
 		if (res == SG_SP_CONTINUE)
