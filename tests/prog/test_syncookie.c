@@ -406,9 +406,10 @@ static void test_established(struct h_ctx *h)
  * a fresh tuple from the same address was just answered without a
  * lookup), and fresh tuples are still answered.
  */
-static int skhint_syn(struct h_ctx *h, __u16 sport, __u32 isn)
+static int skhint_syn_fam(struct h_ctx *h, int family, __u16 sport, __u32 isn)
 {
-	struct h_pkt pk = { .family = 4, .saddr = "127.0.0.1", .daddr = "127.0.0.1", .sport = sport,
+	const char *a = family == 6 ? "::1" : "127.0.0.1";
+	struct h_pkt pk = { .family = family, .saddr = a, .daddr = a, .sport = sport,
 			    .dport = port_open, .seq = isn, .flags = SG_TCP_SYN,
 			    .opts = h_linux_syn_opts, .optlen = 20 };
 	__u8 in[H_MAX_FRAME];
@@ -417,6 +418,11 @@ static int skhint_syn(struct h_ctx *h, __u16 sport, __u32 isn)
 
 	h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
 	return r.retval;
+}
+
+static int skhint_syn(struct h_ctx *h, __u16 sport, __u32 isn)
+{
+	return skhint_syn_fam(h, 4, sport, isn);
 }
 
 /* A connection over loopback closed by the server first: its tuple's
@@ -447,9 +453,12 @@ static void test_skhint(struct h_ctx *h)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_open),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, ca;
 	struct sg_skhint_user *skh = sg_skhint_open(bpf_map__fd(h->skel->maps.sg_sk_hint));
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port_open),
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT }, ca6;
 	socklen_t sl = sizeof(ca);
-	int cfd = socket(AF_INET, SOCK_STREAM, 0), afd = -1, n;
-	__u16 est, tw;
+	int cfd = socket(AF_INET, SOCK_STREAM, 0), cfd6 = socket(AF_INET6, SOCK_STREAM, 0), afd = -1,
+	    afd6 = -1, n;
+	__u16 est, tw, est6 = 0;
 
 	printf("  the socket hint:\n");
 	if (!skh || cfd < 0 || connect(cfd, (void *)&sa, sizeof(sa))) {
@@ -485,6 +494,12 @@ static void test_skhint(struct h_ctx *h)
 		}
 		usleep(50000);
 	}
+	/* and one over IPv6 (/proc/net/tcp6) */
+	sl = sizeof(ca6);
+	if (cfd6 >= 0 && !connect(cfd6, (void *)&sa6, sizeof(sa6)) && !getsockname(cfd6, (void *)&ca6, &sl)) {
+		est6 = ntohs(ca6.sin6_port);
+		afd6 = accept(lfd6, NULL, NULL);
+	}
 	n = sg_skhint_dump(skh);
 	CHECK(n >= 3, "    dump of /proc/net/tcp*: %d sockets marked, hint armed", n);
 	CHECK(skhint_syn(h, 50001, 1000) == XDP_TX_, "    SYN of a fresh tuple: SYN-ACK (listener cached)");
@@ -493,6 +508,9 @@ static void test_skhint(struct h_ctx *h)
 	      "    SYN on the tuple of an established connection: XDP_PASS (its socket decides)");
 	CHECK(skhint_syn(h, tw, 4000) == XDP_PASS_,
 	      "    SYN on a tuple in TIME_WAIT: XDP_PASS (the TIME_WAIT socket decides)");
+	CHECK(skhint_syn_fam(h, 6, 50003, 4500) == XDP_TX_, "    IPv6: a fresh tuple: SYN-ACK (listener cached)");
+	CHECK(est6 && skhint_syn_fam(h, 6, est6, 4600) == XDP_PASS_,
+	      "    IPv6: SYN on the tuple of an established connection: XDP_PASS");
 	/* a TIME_WAIT made after the dump: the server's FIN through TC
 	 * egress marks it (loopback's own FIN went elsewhere: replayed) */
 	tw = tw_conn();
@@ -510,6 +528,10 @@ static void test_skhint(struct h_ctx *h)
 	CHECK(skhint_syn(h, tw, 7000) == XDP_PASS_,
 	      "    SYN on that TIME_WAIT tuple, no dump since: XDP_PASS (the FIN marked it)");
 out:
+	if (afd6 >= 0)
+		close(afd6);
+	if (cfd6 >= 0)
+		close(cfd6);
 	if (afd >= 0)
 		close(afd);
 	if (cfd >= 0)
