@@ -22,6 +22,7 @@
 #include "sg_flow.h"
 #include "sg_cookie.h"
 #include "sg_metrics.h"
+#include "sg_skhint.h"
 
 /* ---- load-time settings ---- */
 
@@ -90,6 +91,47 @@ struct {
 	__type(key, struct sg_cookie_in);
 	__type(value, __u8);
 } sg_ck_handed SEC(".maps");
+
+/* [0] != 0 once anything went into sg_ck_handed: until then (no filter,
+ * a flow table with room: always, as a rule) a valid cookie ACK skips
+ * that lookup. Never reset (LRU evictions are not counted); pinned with
+ * sg_ck_handed (user/pin.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sg_ck_handed_any SEC(".maps");
+
+/*
+ * "May this tuple have a socket?" (include/sg_skhint.h): spares most SYNs
+ * the kernel's socket lookup. Marked by the programs and, from
+ * /proc/net/tcp*, by userspace (user/skhint.c) through its mmap.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sg_skhint);
+} sg_sk_hint SEC(".maps");
+
+/* Per destination port: the local address a lookup last found a listener
+ * for, and when (bpf/sg_synproxy.h, sg_syn_listener()). */
+struct sg_listen_cache {
+	__u32 ms4;		/* coarse ms of the last IPv4 listener found; 0 = none */
+	__u32 ms6;
+	__u32 addr4;
+	__u32 addr6[4];
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sg_listen_cache);
+} sg_listen_cache SEC(".maps");
 
 /* ---- tracking (sg_track.h) ---- */
 

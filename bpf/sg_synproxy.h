@@ -19,9 +19,12 @@
  *   RST, anything else    -> untouched.
  * A port is protected when it is in --ports (SG_PORT_PROTECTED) or, without
  * --ports, when it has a listener; either way a SYN is answered only when
- * its 4-tuple's socket is a listener (sg_has_listener), so closed ports
+ * its 4-tuple's socket is a listener (sg_syn_listener), so closed ports
  * still get the kernel's RST and a SYN that reuses a TIME_WAIT tuple goes
- * to the kernel's TIME_WAIT socket.
+ * to the kernel's TIME_WAIT socket. The socket lookup that tells is spared
+ * when the socket hint (include/sg_skhint.h) rules out any socket for the
+ * tuple and a listener for the local address and port was found < 100 ms
+ * ago.
  * Frames we do not answer (IPv4 options, IPv6 extension headers, malformed
  * TCP options) go to the kernel, which has its own SYN cookies; a SYN with
  * a wrong IPv4 or TCP checksum goes to it untracked, and it drops it
@@ -389,16 +392,62 @@ static __always_inline void sg_tuple(const struct sg_pkt *p, struct bpf_sock_tup
 	}
 }
 
+/* ---- the socket hint (include/sg_skhint.h) ---- */
+
+/* Mark a tuple, the client's view (caddr/cport: the remote endpoint):
+ * a socket for it may exist from now on. The slot is written only when
+ * its epoch changes (no cache line dirtied per packet). */
+static __always_inline void sg_skhint_mark(__u8 family, const __u32 *caddr, const __u32 *saddr,
+					   __u16 cport, __u16 sport)
+{
+	struct sg_skhint *h;
+	__u32 zero = 0, i;
+	__u8 e;
+
+	h = bpf_map_lookup_elem(&sg_sk_hint, &zero);
+	if (!h)
+		return;
+	i = sg_skhint_slot(family, caddr, saddr, cport, sport) & (SG_SKHINT_SLOTS - 1);
+	e = sg_skhint_epoch(bpf_ktime_get_coarse_ns());
+	if (h->slot[i] != e)
+		h->slot[i] = e;
+}
+
+/* An ingress segment's tuple (its sender is the client). */
+static __always_inline void sg_skhint_mark_in(const struct sg_pkt *p)
+{
+	sg_skhint_mark(p->family, p->saddr, p->daddr, p->sport, p->dport);
+}
+
+/* 1 if the hint is armed and says this ingress tuple has no socket. */
+static __always_inline int sg_skhint_none(const struct sg_pkt *p, __u64 now_ns)
+{
+	struct sg_skhint *h;
+	__u32 zero = 0, i, a;
+	__u8 e, m;
+
+	h = bpf_map_lookup_elem(&sg_sk_hint, &zero);
+	if (!h)
+		return 0;
+	a = h->armed;
+	if (!a || sg_skhint_epoch32(now_ns) - a > SG_SKHINT_EPOCHS)
+		return 0;	/* no recent dump: the hint may miss sockets */
+	e = sg_skhint_epoch(now_ns);
+	i = sg_skhint_slot(p->family, p->saddr, p->daddr, p->sport, p->dport) & (SG_SKHINT_SLOTS - 1);
+	m = h->slot[i];
+	return !m || sg_skhint_age(e, m) > SG_SKHINT_EPOCHS;
+}
+
 /* 1: a listener answers this SYN's tuple; 0: no socket, or another one:
  * a SYN whose 4-tuple has an established, request or TIME_WAIT socket is
- * the kernel's business (port reuse from TIME_WAIT). Looked up for every
- * SYN: only the lookup tells that a tuple has no socket. */
+ * the kernel's business (port reuse from TIME_WAIT). The lookup itself;
+ * sg_syn_listener() decides when it is needed. */
 static __always_inline int sg_has_listener(struct xdp_md *ctx, struct sg_pkt *p,
-					   struct sg_port_cfg *pc)
+					   struct sg_port_cfg *pc, __u32 now_ms)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	__u32 seen = p->family == 4 ? pc->seen4 : pc->seen6, tlen, now_ms;
+	__u32 seen = p->family == 4 ? pc->seen4 : pc->seen6, tlen;
 	int listen;
 
 	sg_tuple(p, &t, &tlen);
@@ -407,14 +456,60 @@ static __always_inline int sg_has_listener(struct xdp_md *ctx, struct sg_pkt *p,
 		return 0;
 	listen = sk->state == BPF_TCP_LISTEN;
 	bpf_sk_release(sk);
+	if (!listen)
+		sg_skhint_mark_in(p);	/* (it should be marked already) */
 	/* the port's listener (for ACKs without --ports), refreshed at most
 	 * once a second: no cache line bounced per SYN */
-	now_ms = (__u32)(bpf_ktime_get_coarse_ns() / 1000000);
 	if (listen && (!seen || now_ms - seen >= 1000)) {
 		if (p->family == 4)
 			pc->seen4 = now_ms | 1;
 		else
 			pc->seen6 = now_ms | 1;
+	}
+	return listen;
+}
+
+/* How long a listener found by a lookup is taken to be there for SYNs to
+ * the same local address and port whose tuple has no socket (the hint). */
+#define SG_LISTEN_CACHE_MS	100
+
+/*
+ * sg_has_listener() for a SYN, without the socket lookup when it cannot
+ * tell anything new: the hint says no socket can exist for the tuple, and
+ * a lookup less than SG_LISTEN_CACHE_MS ago found a listener for the same
+ * local address and port. Otherwise the lookup, which refreshes the cache.
+ * (A listener closed in the last 100 ms may still get a SYN answered; the
+ * client's ACK then meets no listener at TC and gets the kernel's RST.)
+ */
+static __always_inline int sg_syn_listener(struct xdp_md *ctx, struct sg_pkt *p, struct sg_port_cfg *pc,
+					   __u64 now)
+{
+	struct sg_listen_cache *lc;
+	__u32 port = p->dport, now_ms = (__u32)(now / 1000000), at;
+	int listen;
+
+	lc = bpf_map_lookup_elem(&sg_listen_cache, &port);
+	if (!lc)
+		return sg_has_listener(ctx, p, pc, now_ms);
+	at = p->family == 4 ? lc->ms4 : lc->ms6;
+	if (at && now_ms - at < SG_LISTEN_CACHE_MS &&
+	    (p->family == 4 ? lc->addr4 == p->daddr[0] :
+	     lc->addr6[0] == p->daddr[0] && lc->addr6[1] == p->daddr[1] &&
+	     lc->addr6[2] == p->daddr[2] && lc->addr6[3] == p->daddr[3]) &&
+	    sg_skhint_none(p, now))
+		return 1;
+	listen = sg_has_listener(ctx, p, pc, now_ms);
+	if (listen) {
+		if (p->family == 4) {
+			lc->addr4 = p->daddr[0];
+			lc->ms4 = now_ms | 1;
+		} else {
+			lc->addr6[0] = p->daddr[0];
+			lc->addr6[1] = p->daddr[1];
+			lc->addr6[2] = p->daddr[2];
+			lc->addr6[3] = p->daddr[3];
+			lc->ms6 = now_ms | 1;
+		}
 	}
 	return listen;
 }
@@ -532,8 +627,10 @@ static __always_inline __u16 sg_mss_offered(__u32 family)
 	return live ? live : family == 4 ? sg_cfg.mss4 : sg_cfg.mss6;
 }
 
+/* now: bpf_ktime_get_coarse_ns(), the SYN path's one clock read (the
+ * cookie's ~68 s window and our TSval's ~1 ms units need no finer). */
 static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
-				struct sg_port_stats *st)
+				struct sg_port_stats *st, __u64 now)
 {
 	struct sg_cookie_secrets *sec;
 	struct sg_ck_scratch *sc;
@@ -541,7 +638,6 @@ static __noinline int sg_sp_syn(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 	__u32 zero = 0, slot, cookie, mss_idx, olen, tsval, isn = p->seq;
 	__u32 l3 = p->l3_off, l4 = p->l4_off, hl, family = p->family;
 	__u16 mss;
-	__u64 now = bpf_ktime_get_ns();
 	int ws, sack, delta, res;
 
 	/* Only plain headers: IPv4 without options, IPv6 without extensions. */
@@ -624,13 +720,29 @@ static __always_inline void sg_ck_handed_key(struct sg_cookie_in *in, const stru
 static __noinline int sg_ck_mark_handed(const struct sg_pkt *p)
 {
 	struct sg_cookie_in in;
+	__u32 zero = 0, *any;
 	__u8 one = 1;
 
 	if (!p)
 		return 0;
+	/* first the flag, then the entry (whose insert takes the bucket's
+	 * lock): a CPU that finds the entry finds the flag set */
+	any = bpf_map_lookup_elem(&sg_ck_handed_any, &zero);
+	if (any && !*(volatile __u32 *)any)
+		*(volatile __u32 *)any = 1;
 	sg_ck_handed_key(&in, p);
 	bpf_map_update_elem(&sg_ck_handed, &in, &one, BPF_ANY);
 	return 0;
+}
+
+/* 1 if this handshake was handed off already (sg_ck_mark_handed()). */
+static __always_inline int sg_ck_was_handed(struct sg_cookie_in *in)
+{
+	__u32 zero = 0, *any = bpf_map_lookup_elem(&sg_ck_handed_any, &zero);
+
+	if (any && !*(volatile __u32 *)any)
+		return 0;	/* the table was never written: no lookup */
+	return bpf_map_lookup_elem(&sg_ck_handed, in) != NULL;
 }
 
 static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_counters *c,
@@ -649,7 +761,9 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		return SG_SP_CONTINUE;
 	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
-	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_ns() + sec->clock_off_ns, &mss_idx);
+	/* (coarse time, as the SYN path's: ~45 ns less than the fine clock) */
+	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_coarse_ns() + sec->clock_off_ns,
+			    &mss_idx);
 
 	if (r == SG_COOKIE_OK) {
 		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };
@@ -658,7 +772,7 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		void *data;
 
 		/* handed off already (an untracked flow's next segment) */
-		if (bpf_map_lookup_elem(&sg_ck_handed, &in))
+		if (sg_ck_was_handed(&in))
 			return SG_SP_CONTINUE;
 		sg_count(c, SG_CNT_COOKIE_VALID);
 		st = sg_ck_port_stats(p->dport);
@@ -695,12 +809,16 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		int listen = sk->state == BPF_TCP_LISTEN;
 
 		bpf_sk_release(sk);
-		if (!listen)
+		if (!listen) {
+			sg_skhint_mark_in(p);
 			return SG_SP_CONTINUE;	/* established, time-wait, request */
+		}
 	}
 	/* (--allow: a handshake the kernel answered is the kernel's) */
-	if (!may_drop || sg_policy_allowed(p))
+	if (!may_drop || sg_policy_allowed(p)) {
+		sg_skhint_mark_in(p);	/* (the kernel's own cookie may make a socket) */
 		return SG_SP_CONTINUE;
+	}
 	st = sg_ck_port_stats(p->dport);
 	if (st)
 		st->rejected++;
@@ -729,22 +847,27 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 
 	if (tcpf == SG_TCP_SYN) {
 		struct sg_port_stats *st;
+		__u64 now = bpf_ktime_get_coarse_ns();
 		int res;
 
-		if (!sg_has_listener(ctx, p, pc))
+		if (!sg_syn_listener(ctx, p, pc, now))
 			return SG_SP_CONTINUE;	/* closed port: the kernel RSTs */
 		st = sg_ck_port_stats(port);
 		if (st)
 			st->syns++;
-		if (!cookies || allowed)
+		if (!cookies || allowed) {
+			sg_skhint_mark_in(p);	/* the kernel's SYN: its socket may follow */
 			return SG_SP_CONTINUE;	/* (--allow: the kernel answers) */
+		}
 		if (sg_cfg.synack_cap && sg_synack_capped(p)) {
 			sg_count(c, SG_DROP_SYNACK_CAPPED);
 			return SG_SP_DROP;
 		}
-		res = sg_sp_syn(ctx, p, c, st);
+		res = sg_sp_syn(ctx, p, c, st, now);
 		if (res == SG_SP_DROP)	/* impossible after the checks above */
 			sg_count(c, SG_DROP_COOKIE_BAD);
+		if (res == SG_SP_CONTINUE)
+			sg_skhint_mark_in(p);	/* not ours to answer: the kernel's */
 		return res;
 	}
 	if ((p->flags & (SG_TCP_SYN | SG_TCP_RST | SG_TCP_ACK)) == SG_TCP_ACK) {
@@ -756,6 +879,8 @@ static __always_inline int sg_synproxy_xdp(struct xdp_md *ctx, struct sg_pkt *p,
 			return SG_SP_CONTINUE;
 		return sg_sp_ack(ctx, p, c, cookies);
 	}
+	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
+		sg_skhint_mark_in(p);	/* (SYN with FIN or RST: the kernel's) */
 	return SG_SP_CONTINUE;
 }
 

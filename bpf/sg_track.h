@@ -24,6 +24,8 @@
 #define SG_TRACK_INGRESS 0x1
 #define SG_TRACK_EGRESS	 0x2
 #define SG_TRACK_COOKIE	 0x4	/* a valid synguard cookie ACK */
+#define SG_TRACK_ABSENT	 0x8	/* sg_track_known() just found no sg_flows
+				 * record: not looked up again */
 
 /*
  * A per-flow busy flag instead of a bpf_spin_lock: the verifier forbids
@@ -317,6 +319,8 @@ static __always_inline int sg_flow_server_open(const struct sg_flow *f)
 #define SG_KNOWN_NONE	 0	/* not in sg_flows (or not tracked): the full path */
 #define SG_KNOWN_COUNTED 1	/* a steady segment of an established flow: counted, done */
 #define SG_KNOWN_OPEN	 2	/* the flow's server socket exists (sg_flow_server_open()) */
+#define SG_KNOWN_ABSENT	 3	/* tracked, but no record in sg_flows: the full path
+				 * (which then skips that lookup: SG_TRACK_ABSENT) */
 
 /*
  * The established-flow fast path, before the cookie path: a steady segment
@@ -334,7 +338,7 @@ __noinline int sg_track_known(struct sg_pkt *p, struct sg_counters *c)
 	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
 	f = bpf_map_lookup_elem(&sg_flows, &k);
 	if (!f)
-		return SG_KNOWN_NONE;
+		return SG_KNOWN_ABSENT;
 	if (sg_flow_steady(f, p->flags)) {
 		sg_track_steady(&k, f, lo, p, c, SG_TRACK_INGRESS);
 		return SG_KNOWN_COUNTED;
@@ -357,7 +361,9 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 		return 0;
 	}
 	lo = sg_flow_key_make(&k, p->family, p->saddr, p->daddr, p->sport, p->dport);
-	f = bpf_map_lookup_elem(&sg_flows, &k);
+	/* (a record another CPU moves into sg_flows meanwhile is found by
+	 * the insert below: -EEXIST, as when the two race here) */
+	f = (how & SG_TRACK_ABSENT) ? NULL : bpf_map_lookup_elem(&sg_flows, &k);
 
 	if (f && sg_flow_steady(f, fl)) {
 		sg_track_steady(&k, f, lo, p, c, how);

@@ -84,6 +84,7 @@ int sg_xdp(struct xdp_md *ctx)
 	struct sg_counters *c = sg_cnt();
 	struct sg_pkt p;
 	int res, known, verdict, pol = SG_POL_NONE;
+	__u32 absent;
 
 	sg_count(c, SG_CNT_PACKETS);
 	res = sg_parse(data, data_end, data_end - data, &p);
@@ -127,6 +128,7 @@ int sg_xdp(struct xdp_md *ctx)
 	known = p.flags & SG_TCP_SYN ? SG_KNOWN_NONE : sg_track_known(&p, c);
 	if (known == SG_KNOWN_COUNTED)
 		return XDP_PASS;
+	absent = known == SG_KNOWN_ABSENT ? SG_TRACK_ABSENT : 0;	/* (one lookup less) */
 	if (known == SG_KNOWN_OPEN && !(p.flags & SG_TCP_SYN))
 		verdict = SG_SP_CONTINUE;
 	else
@@ -141,14 +143,14 @@ int sg_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	case SG_SP_COOKIE_OK:
 		/* a connection the tracker does not keep is remembered apart */
-		if (!sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE))
+		if (!sg_track_xdp(&p, c, SG_TRACK_INGRESS | SG_TRACK_COOKIE | absent))
 			sg_ck_mark_handed(&p);
 		sg_ladder_flush_xdp(ctx);	/* ladder mode: the segment's record, if any */
 		return XDP_PASS;
 	default:
 		if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)) == SG_TCP_SYN && p.tcp_hlen > 20)
 			p.tfo = sg_syn_tfo(ctx, &p);
-		sg_track_xdp(&p, c, SG_TRACK_INGRESS);
+		sg_track_xdp(&p, c, SG_TRACK_INGRESS | absent);
 		sg_ladder_flush_xdp(ctx);	/* ladder mode: the segment's record, if any */
 		return XDP_PASS;
 	}
@@ -193,6 +195,11 @@ int sg_tc_egress(struct __sk_buff *skb)
 	if (res != SG_P_TCP)
 		return TC_ACT_OK;
 	sg_count(c, SG_CNT_EGRESS_TCP);
+	/* a SYN, SYN-ACK or FIN of ours: its socket (a FIN's TIME_WAIT to
+	 * come) goes into the socket hint (include/sg_skhint.h), the peer
+	 * being the client of the tuple */
+	if (sg_cfg.mode != SG_MODE_MONITOR && (p.flags & (SG_TCP_SYN | SG_TCP_FIN)))
+		sg_skhint_mark(p.family, p.daddr, p.saddr, p.dport, p.sport);
 	sg_track_xdp(&p, c, SG_TRACK_EGRESS);
 	sg_ladder_flush_skb(skb);	/* ladder mode: the segment's record, if any */
 	return TC_ACT_OK;

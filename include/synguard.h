@@ -29,7 +29,8 @@
 #define SG_SYN_SUMMARY_DEFAULT 1000	/* --syn-summary: handshakes/s per port and CPU */
 #define SG_SYN_LIMIT_TABLE_DEFAULT 65536	/* --syn-limit-table: source prefixes rated at once */
 #define SG_SYNACK_CAP_DEFAULT	5000	/* --synack-cap: SYN-ACKs/s per /24 or /48 */
-#define SG_CAP_SLOTS		65536	/* one row of the reflection cap's sketch (power of 2) */
+#define SG_CAP_SLOTS		16384	/* one row of the reflection cap's sketch (power of 2);
+					 * both rows, 256 KiB, stay in the CPU's cache */
 #define SG_QUIET_PORTS_MAX	1024	/* ports with a summarised SYN window at once (sg_quiet_ports) */
 #define SG_SYN_WINDOW_SHIFT	30	/* SYN-rate window number: ns >> 30 (~1.07 s) */
 
@@ -155,9 +156,8 @@ struct sg_limit_val {
 
 /* --synack-cap (sg_cap, two rows of SG_CAP_SLOTS): one slot's second. */
 struct sg_cap_slot {
-	__u64 win;
+	__u32 win;		/* the second (coarse CLOCK_MONOTONIC) */
 	__u32 n;		/* SYN-ACKs asked for this second */
-	__u32 pad;
 };
 
 /* Event record types (the JSON "type" key). */

@@ -32,6 +32,7 @@
 #include "run.h"
 #include "limit.h"
 #include "track.h"
+#include "skhint.h"
 #include "synguard.skel.h"
 
 /* Set from a signal handler (sg_run_stop()); read by the loop. */
@@ -392,6 +393,7 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_out *out = NULL;
 	struct sg_tracker *trk = NULL;
 	struct sg_cookies *ck = NULL;
+	struct sg_skhint_user *skh = NULL;	/* the socket hint's dumps (protect, auto) */
 	struct sg_metrics *mx = NULL;
 	FILE *of = stdout;
 	struct sg_ladder *ladder = NULL;
@@ -502,6 +504,10 @@ int sg_run(const struct sg_config *cfg)
 		}
 		if (sg_pin_adopting(pin))
 			sg_cookies_resume(ck, sg_pin_meta(pin)->last_rotate_ns);
+		/* (first dump in the loop, once attached: no socket made
+		 * before then is missed; unarmed until it, and if it fails) */
+		if (cfg->mode != SG_MODE_MONITOR)
+			skh = sg_skhint_open(bpf_map__fd(skel->maps.sg_sk_hint));
 	}
 	if (cfg->metrics) {	/* before attaching: a taken port attaches nothing */
 		struct sg_metrics_src ms = {
@@ -595,6 +601,7 @@ int sg_run(const struct sg_config *cfg)
 			err = 0;
 		}
 		sg_cookies_tick(ck, now);
+		sg_skhint_tick(skh, now);
 		sg_pin_note_rotation(pin, sg_cookies_last_rotate(ck));
 		if (now - last_sec >= 1000000000ull) {
 			report_lost_lines(out, &lost_reported, now);
@@ -640,6 +647,7 @@ out:
 	sg_detach_all(&at);
 	synguard_bpf__destroy(skel);
 	sg_cookies_free(ck);
+	sg_skhint_close(skh);
 	sg_tracker_free(trk);
 	if (out)
 		sg_out_flush(out);

@@ -16,7 +16,9 @@
  * Cases:
  *   xdp_pass             XDP_PASS baseline, the 74-byte SYN
  *   synack / synack6     protect mode, Linux's SYN (MSS, SACK, TS, WS) ->
- *                        XDP_TX; the SYN-ACK is verified (flags, ack, checksums)
+ *                        XDP_TX; the SYN-ACK is verified (flags, ack, checksums);
+ *                        each call's SYN from another /24 (/48), and the
+ *                        reflection cap on as by default (--synack-cap 5000)
  *   ack_valid            protect mode, the handshake-completing ACK (NOP NOP TS)
  *                        whose ack-1 is a cookie from a real SYN-ACK; every
  *                        run a new 4-tuple (cookie check + metadata + new
@@ -63,6 +65,7 @@
 #include "harness.h"
 #include "sg_cookie.h"
 #include "anchor.h"
+#include "skhint.h"
 
 #ifndef XDP_ABORTED
 #define XDP_ABORTED 0
@@ -251,6 +254,23 @@ static int build_ack(int family, const char *saddr, __u16 sport, __u32 isn, __u3
 	return h_build(&p, buf, H_MAX_FRAME);
 }
 
+/* One SYN per call, the source's /24 (/48) different for each. */
+static void syn_frames(struct frames *f, int family, __u32 isn)
+{
+	f->n = opt_calls;
+	f->buf = realloc(f->buf, (size_t)opt_calls * H_MAX_FRAME);
+	f->len = realloc(f->len, opt_calls * sizeof(__u32));
+	for (int i = 0; i < opt_calls; i++) {
+		char sa[48];
+
+		if (family == 4)
+			snprintf(sa, sizeof(sa), "11.%u.%u.2", (i >> 8) & 0xff, i & 0xff);
+		else
+			snprintf(sa, sizeof(sa), "fd00:0:%x::2", i & 0xffff);
+		f->len[i] = build_syn(family, sa, 40003, isn, frame_at(f, i));
+	}
+}
+
 /* Verify a SYN-ACK answer to a SYN with ISN isn. */
 static const char *check_synack(const struct h_run *r, __u32 isn)
 {
@@ -299,6 +319,12 @@ static void cfg_protect(struct synguard_bpf *skel, void *arg)
 	s->allow_sack = 1;
 	s->allow_ws = 1;
 	s->wscale = 7;
+	/* the reflection cap as synguard loads it by default (--synack-cap
+	 * 5000, a fresh seed: user/settings.c), so the SYN path timed here
+	 * is the one users run */
+	s->synack_cap = SG_SYNACK_CAP_DEFAULT;
+	if (getrandom(&s->cap_seed, sizeof(s->cap_seed), 0) != sizeof(s->cap_seed))
+		s->cap_seed = 0x5eed;
 }
 
 static void cfg_monitor(struct synguard_bpf *skel, void *arg)
@@ -328,6 +354,10 @@ static int other_port_open(struct h_ctx *h, int ladder)
 	return bpf_map_update_elem(bpf_map__fd(h->skel->maps.sg_filter_ports), &port, &one, BPF_ANY);
 }
 
+/* The socket hint, dumped as synguard does (user/skhint.c): at start and
+ * again each round (synguard: every SG_SKHINT_DUMP_S seconds). */
+static struct sg_skhint_user *skh;
+
 static int protect_postload(struct synguard_bpf *skel)
 {
 	struct sg_cookie_secrets s = {};
@@ -339,6 +369,9 @@ static int protect_postload(struct synguard_bpf *skel)
 	s.key[0].k0 |= 1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_secrets), &zero, &s, BPF_ANY))
 		return -1;
+	skh = sg_skhint_open(bpf_map__fd(skel->maps.sg_sk_hint));
+	if (!skh || sg_skhint_dump(skh) < 0)
+		fprintf(stderr, "bench_ns: the socket hint is not armed\n");
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ck_ports), &port, &pc, BPF_ANY);
 }
 
@@ -678,9 +711,13 @@ int main(int argc, char **argv)
 	}
 	if (!have_protect)
 		fprintf(stderr, "bench_ns: %s\n", protect_why);
-	/* the timed SYNs: a tuple the tracker has no record of, as a flood's
-	 * (the verification's ACK above established 40000's) */
-	f_syn4.len[0] = build_syn(4, "10.0.0.2", 40003, isn_base, f_syn4.buf);
+	/* the timed SYNs: tuples the tracker has no record of, as a flood's
+	 * (the verification's ACK above established 40000's), each from
+	 * another /24 (/48): spoofed sources spread over the reflection
+	 * cap's sketch, as in a flood, and no source network reaches the cap
+	 * (one per call: 65536 networks in 11/8 and fd00:0:x::/48) */
+	syn_frames(&f_syn4, 4, isn_base);
+	syn_frames(&f_syn6, 6, isn_base);
 	/* the anchor, verified on the same SYNs and bad-cookie ACK */
 	if (anchor_open(&an, opt_anchor_obj, opt_port, f_syn4.buf, f_syn4.len[0], f_syn6.buf,
 			f_syn6.len[0], f_acki.buf, f_acki.len[0])) {
@@ -824,6 +861,7 @@ int main(int argc, char **argv)
 			return 1;
 		if (!have_protect)
 			continue;
+		sg_skhint_dump(skh);
 		if (time_round(xdp_p, &f_syn4, opt_calls, &r_syn))
 			return 1;
 		if (!r_syn6.why && time_round(xdp_p, &f_syn6, opt_calls, &r_syn6))
@@ -855,8 +893,9 @@ int main(int argc, char **argv)
 			__u16 sport = 1024 + g % 60000;
 			int n;
 
-			snprintf(sa, sizeof(sa), "10.%u.%u.%u", 100 + (g / 60000) / 65536,
-				 ((g / 60000) >> 8) & 0xff, (g / 60000) & 0xff);
+			/* a new /24 every 256 handshakes: the reflection cap
+			 * (5000/s per /24) never holds these SYNs back */
+			snprintf(sa, sizeof(sa), "10.%u.%u.%u", 100 + (g >> 16), (g >> 8) & 0xff, g & 0xff);
 			n = build_syn(4, sa, sport, isn, b);
 			if (h_run_xdp(xdp_p, b, n, hr) || hr->retval != XDP_TX) {
 				fprintf(stderr, "bench_ns: ack_valid: SYN not answered\n");

@@ -24,6 +24,7 @@
 #include "decode.h"
 #include "sg_cookie.h"
 #include "cookie.h"
+#include "skhint.h"
 
 #define XDP_DROP_ 1
 #define XDP_PASS_ 2
@@ -398,6 +399,146 @@ static void test_established(struct h_ctx *h)
 	/* the accepted child stays in the listener's queue; closed with it */
 }
 
+/*
+ * The socket hint (include/sg_skhint.h), armed by a dump as synguard's
+ * loop does it: a SYN whose tuple has an established or TIME_WAIT socket
+ * still goes to the kernel although the listener cache is warm (a SYN of
+ * a fresh tuple from the same address was just answered without a
+ * lookup), and fresh tuples are still answered.
+ */
+static int skhint_syn_fam(struct h_ctx *h, int family, __u16 sport, __u32 isn)
+{
+	const char *a = family == 6 ? "::1" : "127.0.0.1";
+	struct h_pkt pk = { .family = family, .saddr = a, .daddr = a, .sport = sport,
+			    .dport = port_open, .seq = isn, .flags = SG_TCP_SYN,
+			    .opts = h_linux_syn_opts, .optlen = 20 };
+	__u8 in[H_MAX_FRAME];
+	struct h_run r;
+	int len = h_build(&pk, in, sizeof(in));
+
+	h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+	return r.retval;
+}
+
+static int skhint_syn(struct h_ctx *h, __u16 sport, __u32 isn)
+{
+	return skhint_syn_fam(h, 4, sport, isn);
+}
+
+/* A connection over loopback closed by the server first: its tuple's
+ * client port; the server's socket is in TIME_WAIT. 0 on failure. */
+static __u16 tw_conn(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_open),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, ca, pa;
+	socklen_t sl = sizeof(ca), pl = sizeof(pa);
+	int c = socket(AF_INET, SOCK_STREAM, 0), a;
+
+	if (c < 0 || connect(c, (void *)&sa, sizeof(sa)) || getsockname(c, (void *)&ca, &sl)) {
+		if (c >= 0)
+			close(c);
+		return 0;
+	}
+	a = accept(lfd4, (void *)&pa, &pl);
+	if (a >= 0)
+		close(a);
+	usleep(20000);
+	close(c);
+	usleep(50000);
+	return a >= 0 ? ntohs(ca.sin_port) : 0;
+}
+
+static void test_skhint(struct h_ctx *h)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_open),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, ca;
+	struct sg_skhint_user *skh = sg_skhint_open(bpf_map__fd(h->skel->maps.sg_sk_hint));
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port_open),
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT }, ca6;
+	socklen_t sl = sizeof(ca);
+	int cfd = socket(AF_INET, SOCK_STREAM, 0), cfd6 = socket(AF_INET6, SOCK_STREAM, 0), afd = -1,
+	    afd6 = -1, n;
+	__u16 est, tw, est6 = 0;
+
+	printf("  the socket hint:\n");
+	if (!skh || cfd < 0 || connect(cfd, (void *)&sa, sizeof(sa))) {
+		CHECK(0, "    hint mapped, connect over loopback: %s", strerror(errno));
+		goto out;
+	}
+	getsockname(cfd, (void *)&ca, &sl);
+	est = ntohs(ca.sin_port);
+	/* a second connection, closed by the server first: TIME_WAIT */
+	{
+		int c2 = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (c2 < 0 || connect(c2, (void *)&sa, sizeof(sa))) {
+			CHECK(0, "    second connection: %s", strerror(errno));
+			goto out;
+		}
+		sl = sizeof(ca);
+		getsockname(c2, (void *)&ca, &sl);
+		tw = ntohs(ca.sin_port);
+		/* accept both; close the one for c2 first (server side) */
+		for (int i = 0; i < 2; i++) {
+			struct sockaddr_in pa;
+			socklen_t pl = sizeof(pa);
+			int fd = accept(lfd4, (void *)&pa, &pl);
+
+			if (fd >= 0 && ntohs(pa.sin_port) == tw) {
+				close(fd);
+				usleep(20000);
+				close(c2);
+			} else {
+				afd = fd;
+			}
+		}
+		usleep(50000);
+	}
+	/* and one over IPv6 (/proc/net/tcp6) */
+	sl = sizeof(ca6);
+	if (cfd6 >= 0 && !connect(cfd6, (void *)&sa6, sizeof(sa6)) && !getsockname(cfd6, (void *)&ca6, &sl)) {
+		est6 = ntohs(ca6.sin6_port);
+		afd6 = accept(lfd6, NULL, NULL);
+	}
+	n = sg_skhint_dump(skh);
+	CHECK(n >= 3, "    dump of /proc/net/tcp*: %d sockets marked, hint armed", n);
+	CHECK(skhint_syn(h, 50001, 1000) == XDP_TX_, "    SYN of a fresh tuple: SYN-ACK (listener cached)");
+	CHECK(skhint_syn(h, 50002, 2000) == XDP_TX_, "    another fresh tuple: SYN-ACK");
+	CHECK(skhint_syn(h, est, 3000) == XDP_PASS_,
+	      "    SYN on the tuple of an established connection: XDP_PASS (its socket decides)");
+	CHECK(skhint_syn(h, tw, 4000) == XDP_PASS_,
+	      "    SYN on a tuple in TIME_WAIT: XDP_PASS (the TIME_WAIT socket decides)");
+	CHECK(skhint_syn_fam(h, 6, 50003, 4500) == XDP_TX_, "    IPv6: a fresh tuple: SYN-ACK (listener cached)");
+	CHECK(est6 && skhint_syn_fam(h, 6, est6, 4600) == XDP_PASS_,
+	      "    IPv6: SYN on the tuple of an established connection: XDP_PASS");
+	/* a TIME_WAIT made after the dump: the server's FIN through TC
+	 * egress marks it (loopback's own FIN went elsewhere: replayed) */
+	tw = tw_conn();
+	{
+		struct h_pkt fin = { .family = 4, .saddr = "127.0.0.1", .daddr = "127.0.0.1",
+				     .sport = port_open, .dport = tw, .seq = 5000, .ack = 6000,
+				     .flags = SG_TCP_FIN | SG_TCP_ACK };
+		__u8 in[H_MAX_FRAME];
+		struct h_run r;
+		int len = h_build(&fin, in, sizeof(in));
+
+		CHECK(tw && !h_run_tc(bpf_program__fd(h->skel->progs.sg_tc_egress), in, len, &r),
+		      "    a new connection closed by the server, its FIN through TC egress");
+	}
+	CHECK(skhint_syn(h, tw, 7000) == XDP_PASS_,
+	      "    SYN on that TIME_WAIT tuple, no dump since: XDP_PASS (the FIN marked it)");
+out:
+	if (afd6 >= 0)
+		close(afd6);
+	if (cfd6 >= 0)
+		close(cfd6);
+	if (afd >= 0)
+		close(afd);
+	if (cfd >= 0)
+		close(cfd);
+	sg_skhint_close(skh);
+}
+
 static void test_passes(struct h_ctx *h)
 {
 	__u8 in[H_MAX_FRAME];
@@ -657,6 +798,7 @@ void test_syncookie(void)
 		if (!pass) {
 			test_acks(h);
 			test_established(h);
+			test_skhint(h);
 			test_passes(h);
 			test_csums(h);
 			test_tc(h);
