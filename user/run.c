@@ -15,7 +15,9 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <net/if.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -126,9 +128,16 @@ struct sweeper {
 	int stop;	/* atomic */
 };
 
+/* The sweeper's nice value: when the CPU is short, the ring buffer's
+ * reader (whose backlog becomes lost events) goes first; a sweep that comes
+ * late only fires its timers late. */
+#define SG_SWEEPER_NICE 10
+
 static void *sweeper_main(void *arg)
 {
 	struct sweeper *sw = arg;
+
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SG_SWEEPER_NICE);	/* this thread */
 
 	while (!__atomic_load_n(&sw->stop, __ATOMIC_ACQUIRE)) {
 		sg_tracker_tick(sw->trk, sg_now_ns());
