@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "sg_user.h"
@@ -288,12 +289,15 @@ int sg_format_event(const struct sg_event *e, bool json, enum sg_ts_style ts_sty
  * without a descriptor (the tests' memory streams) goes through stdio.
  */
 #define OUT_BUF (1u << 20)
+#define OUT_PAGE 4096	/* a pipe's slot: one page */
 #define OUT_FINAL_WAIT_MS 1000	/* at exit: how long a stalled reader is waited for */
 
 struct sg_out {
 	FILE *f;
 	int fd;			/* -1: through stdio (f) */
 	int fl_saved;		/* the descriptor's flags before, -1 if untouched */
+	int pipe_slots;		/* a pipe: its capacity in pages; else 0 */
+	bool regular;		/* a regular file: written in as large writes as may be */
 	struct sg_out_opts opt;
 	__u64 boot_offset;
 	__u64 emitted[SG_EV_STATS + 1];	/* atomics: two threads emit */
@@ -331,6 +335,12 @@ struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 			if (o->fl_saved >= 0 && fcntl(o->fd, F_SETFL, o->fl_saved | O_NONBLOCK))
 				o->fl_saved = -1;
 		}
+		if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode)) {
+			int sz = fcntl(o->fd, F_GETPIPE_SZ);
+
+			o->pipe_slots = sz > 0 ? sz / OUT_PAGE : 0;
+		}
+		o->regular = !fstat(o->fd, &st) && S_ISREG(st.st_mode);
 	}
 	return o;
 }
@@ -344,20 +354,43 @@ static __u64 count_lines(const char *p, size_t n)
 	return l;
 }
 
+/*
+ * Bytes a write to our pipe takes whole now: its free slots (pages) but
+ * one, less what the reader has not read yet (FIONREAD); its last,
+ * partly filled page only adds room. 0 if not a pipe, or unknown.
+ */
+static size_t pipe_room(const struct sg_out *o)
+{
+	int unread, used;
+
+	if (o->pipe_slots <= 0 || ioctl(o->fd, FIONREAD, &unread) || unread < 0)
+		return 0;
+	used = (unread + OUT_PAGE - 1) / OUT_PAGE + 1;
+	return used < o->pipe_slots ? (size_t)(o->pipe_slots - used) * OUT_PAGE : 0;
+}
+
 /* Write what the buffer holds; keep what the descriptor would not take
- * now (EAGAIN). Whole lines of at most PIPE_BUF bytes per write: a pipe
- * takes such a write all or nothing, so a reader never sees half a line,
- * even of a run that gave up on it. With lock held. */
+ * now (EAGAIN). Whole lines only, in writes the descriptor takes all or
+ * nothing, so a reader never sees half a line, even of a run that gave up
+ * on it: into a pipe, as many whole lines as it has room for (pipe_room())
+ * in one write, or else at most PIPE_BUF bytes (a pipe takes such a write
+ * whole or not at all); into a regular file, all of it. With lock held. */
 static void flush_locked(struct sg_out *o)
 {
 	size_t off = 0;
 
 	while (off < o->len) {
-		size_t n = o->len - off;
+		size_t n = o->len - off, lim = PIPE_BUF;
 		ssize_t w;
 
 		if (n > PIPE_BUF) {
-			const char *nl = memrchr(o->buf + off, '\n', PIPE_BUF);
+			size_t room = o->regular ? n : pipe_room(o);
+
+			if (room > lim)
+				lim = room < n ? room : n;
+		}
+		if (n > lim) {
+			const char *nl = memrchr(o->buf + off, '\n', lim);
 
 			if (nl)
 				n = nl + 1 - (o->buf + off);
