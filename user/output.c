@@ -290,6 +290,7 @@ int sg_format_event(const struct sg_event *e, bool json, enum sg_ts_style ts_sty
  */
 #define OUT_BUF (1u << 20)
 #define OUT_PAGE 4096	/* a pipe's slot: one page */
+#define OUT_PIPE_SZ (1 << 20)
 #define OUT_FINAL_WAIT_MS 1000	/* at exit: how long a stalled reader is waited for */
 
 struct sg_out {
@@ -336,7 +337,13 @@ struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 				o->fl_saved = -1;
 		}
 		if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode)) {
-			int sz = fcntl(o->fd, F_GETPIPE_SZ);
+			int sz;
+
+			/* a larger pipe (the default pipe-max-size; best effort):
+			 * fewer, larger writes, and a reader's pause absorbed */
+			if (fcntl(o->fd, F_GETPIPE_SZ) < OUT_PIPE_SZ)
+				fcntl(o->fd, F_SETPIPE_SZ, OUT_PIPE_SZ);
+			sz = fcntl(o->fd, F_GETPIPE_SZ);
 
 			o->pipe_slots = sz > 0 ? sz / OUT_PAGE : 0;
 		}
