@@ -49,6 +49,7 @@ XDPGEN=$B/xdpgen
 GEN=${SGB_GEN:-xdpgen}
 FLOOD_RUNS=${SGB_FLOOD_RUNS:-3}
 BENCH_NS=$ROOT/build/bench_ns
+EV_DRIVER=$ROOT/build/evdrive.bpf.o	# bench_ns --events' SYN driver
 SINK_OBJ=$B/xdp_sink.bpf.o
 FLOOD_SECS=${SGB_FLOOD_SECS:-8}
 LEGIT=${SGB_LEGIT:-300}
@@ -84,7 +85,7 @@ xdpgen) GEN_BIN=$XDPGEN GEN_COUNT=1000000000 ;;	# (its own limit; 8 s at 100 Mpp
 synflood) GEN_BIN=$FLOOD GEN_COUNT=100000000 ;;
 *) die "SGB_GEN=$GEN: xdpgen or synflood" ;;
 esac
-for f in "$SG" "$TCPKIT" "$GEN_BIN" "$PASS_OBJ" "$BENCH_NS"; do
+for f in "$SG" "$TCPKIT" "$GEN_BIN" "$PASS_OBJ" "$BENCH_NS" "$EV_DRIVER"; do
 	[[ -x $f || -f $f ]] || die "$f missing: run make"
 done
 for c in jq nft ethtool nstat taskset clang; do
@@ -459,7 +460,11 @@ EV_RES='{}'
 # /dev/null would, at one read() per 64 KiB). bench_ns --events, on CPU
 # $RX_CPU, runs COUNT new-flow SYNs through synguard's own XDP program with
 # BPF_PROG_TEST_RUN (one transition each: client CLOSED -> SYN_SENT) and
-# waits until synguard's consumer has read the whole ring buffer.
+# waits until synguard's consumer has read the whole ring buffer. The SYNs
+# come from build/evdrive.bpf.o (tests/evdrive.bpf.c), which writes each
+# new 4-tuple into the frame and tail-calls synguard's program, all in one
+# BPF_PROG_TEST_RUN call with repeat=COUNT (one call per SYN cost more
+# than the events it was to measure).
 # "stop": SIGSTOP synguard for 2 s meanwhile (forced ring-buffer overflow).
 ev_run() {
 	local count=$1 mode=${2:-} prog dpid drv tsum summ
@@ -480,7 +485,7 @@ ev_run() {
 	sleep 0.5
 	wait_idle "events"
 	ip netns exec sgb_srv "$BENCH_NS" --events "$prog" --count "$count" --cpu $RX_CPU \
-		>"$TMPD/drv.out" 2>"$TMPD/drv.err" &
+		--driver "$EV_DRIVER" >"$TMPD/drv.out" 2>"$TMPD/drv.err" &
 	dpid=$!
 	PIDS+=($dpid)
 	if [[ $mode == stop ]]; then
