@@ -382,6 +382,29 @@ struct sg_out {
 	void *tap_ctx;
 };
 
+/* What the descriptor is, for flush_locked(): a pipe (grown, its size
+ * taken) or a regular file. */
+static void out_kind(struct sg_out *o)
+{
+	struct stat st;
+
+	o->pipe_slots = 0;
+	o->regular = false;
+	if (fstat(o->fd, &st))
+		return;
+	o->regular = S_ISREG(st.st_mode);
+	if (S_ISFIFO(st.st_mode)) {
+		int sz;
+
+		/* a larger pipe (the default pipe-max-size; best effort):
+		 * fewer, larger writes, and a reader's pause absorbed */
+		if (fcntl(o->fd, F_GETPIPE_SZ) < OUT_PIPE_SZ)
+			fcntl(o->fd, F_SETPIPE_SZ, OUT_PIPE_SZ);
+		sz = fcntl(o->fd, F_GETPIPE_SZ);
+		o->pipe_slots = sz > 0 ? sz / OUT_PAGE : 0;
+	}
+}
+
 struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 {
 	struct sg_out *o = calloc(1, sizeof(*o));
@@ -407,18 +430,7 @@ struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 			if (o->fl_saved >= 0 && fcntl(o->fd, F_SETFL, o->fl_saved | O_NONBLOCK))
 				o->fl_saved = -1;
 		}
-		if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode)) {
-			int sz;
-
-			/* a larger pipe (the default pipe-max-size; best effort):
-			 * fewer, larger writes, and a reader's pause absorbed */
-			if (fcntl(o->fd, F_GETPIPE_SZ) < OUT_PIPE_SZ)
-				fcntl(o->fd, F_SETPIPE_SZ, OUT_PIPE_SZ);
-			sz = fcntl(o->fd, F_GETPIPE_SZ);
-
-			o->pipe_slots = sz > 0 ? sz / OUT_PAGE : 0;
-		}
-		o->regular = !fstat(o->fd, &st) && S_ISREG(st.st_mode);
+		out_kind(o);
 	}
 	return o;
 }
@@ -558,6 +570,7 @@ int sg_out_reopen(struct sg_out *o, const char *path)
 		flush_locked(o);	/* (a regular file takes it all) */
 		if (dup2(fd, o->fd) < 0)	/* same descriptor, new file */
 			err = -errno;
+		out_kind(o);
 	}
 	pthread_mutex_unlock(&o->lock);
 	close(fd);
