@@ -51,6 +51,31 @@ struct {
 	__uint(max_entries, 1 << 24);	/* 16 MiB: ~190k events */
 } sg_events SEC(".maps");
 
+/*
+ * Wakeups of the consumer (user/run.c). By default every record that finds
+ * the consumer caught up wakes it: an irq_work (a self-IPI) and a task
+ * wakeup per event when it keeps up, which at 10^5-10^6 events/s cost the
+ * producing CPU more than the event itself and handed the consumer one
+ * record per poll. Instead (sg_rb_flags()) the first record after a quiet
+ * SG_RB_WAKE_NS always wakes the consumer, at once; within that time
+ * records wait, and the consumer, after a poll that found records, polls
+ * again with a SG_RB_BUSY_POLL_MS timeout (user/run.c), so no record waits
+ * longer than that for the consumer; while records keep coming, one wakeup
+ * per SG_RB_WAKE_NS. sg_rb_woke: the time of the last wakeup asked for
+ * (racy between CPUs by design: the worst case is one wakeup too many, or
+ * a record waiting for the consumer's short poll).
+ */
+#define SG_RB_WAKE_NS 1000000ull	/* 1 ms; userspace's busy poll: SG_RB_BUSY_POLL_MS */
+__u64 sg_rb_woke;
+
+static __always_inline __u64 sg_rb_flags(__u64 now)
+{
+	if (now - sg_rb_woke < SG_RB_WAKE_NS)
+		return BPF_RB_NO_WAKEUP;
+	sg_rb_woke = now;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 /* ---- SYN cookies (sg_synproxy.h) ---- */
 
 /* The two cookie secrets and the current slot; written by userspace only. */

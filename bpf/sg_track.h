@@ -105,7 +105,7 @@ static __always_inline void sg_emit_tr(struct sg_counters *c, const struct sg_fl
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	sg_flow_event(e, k, f, t, now);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, sg_rb_flags(now));
 }
 
 /*
@@ -160,7 +160,7 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 				e->dport = dport;
 				e->syns = w->syns;
 				e->not_printed = w->quiet;
-				bpf_ringbuf_submit(e, 0);
+				bpf_ringbuf_submit(e, sg_rb_flags(now));
 			} else {
 				sg_count(c, SG_LOSS_RINGBUF);
 			}

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "sg_user.h"
@@ -107,9 +108,25 @@ int sg_format_time(__u64 wall_ns, enum sg_ts_style ts, bool json, char *buf, siz
 		return 0;
 	case SG_TS_UNIX:
 		return snprintf(buf, len, "%lld.%06lu", (long long)sec, usec);
-	default:
-		localtime_r(&sec, &tm);
-		return snprintf(buf, len, "%02d:%02d:%02d.%06lu", tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	default: {
+		/* localtime_r() once per second and thread, as gmtime_r() above */
+		static __thread time_t last = -1;
+		static __thread char hms[16];
+
+		if (sec != last) {
+			localtime_r(&sec, &tm);
+			snprintf(hms, sizeof(hms), "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+			last = sec;
+		}
+		if (len < 16)
+			return snprintf(buf, len, "%s.%06lu", hms, usec);
+		memcpy(buf, hms, 8);
+		buf[8] = '.';
+		for (int i = 5; i >= 0; i--, usec /= 10)
+			buf[9 + i] = '0' + usec % 10;
+		buf[15] = '\0';
+		return 15;
+	}
 	}
 }
 
@@ -120,13 +137,20 @@ static const char *closer_name(unsigned int c)
 	return c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
 
-/* "10.0.0.2:51234" or "[fd00::2]:51234" */
+/* "10.0.0.2:51234" or "[fd00::2]:51234" (len >= INET6_ADDRSTRLEN + 8) */
 static void endpoint(__u8 family, const __u32 *addr, __u16 port, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char *p = buf;
 
-	sg_format_addr(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
+	if (family == 6)
+		*p++ = '[';
+	sg_format_addr(family, addr, p, len - 8);
+	p += strlen(p);
+	if (family == 6)
+		*p++ = ']';
+	*p++ = ':';
+	p = put_dec(p, port);
+	*p = '\0';
 }
 
 /* The flow an event is about: client (s) and server (d), and the side. */
@@ -215,6 +239,51 @@ static int format_json(const struct sg_event *e, const char *ts, char *buf, size
 	return sg_json_end(&j);
 }
 
+/* s, then spaces up to width: "%-*s" by hand (p has room) */
+static char *put_padded(char *p, const char *s, size_t width)
+{
+	size_t l = strlen(s);
+
+	memcpy(p, s, l);
+	p += l;
+	if (l < width) {
+		memset(p, ' ', width - l);
+		p += width - l;
+	}
+	return p;
+}
+
+/* The fixed part of a state line (below), as snprintf() would print it
+ * with a buffer of OUT_STATE_MIN bytes or more: by hand, at 10^5-10^6
+ * lines a second. Every piece is bounded: a timestamp < 40 bytes, an
+ * endpoint < INET6_ADDRSTRLEN + 8, names < 24. */
+#define OUT_STATE_MIN 320
+
+static int format_state_text(const struct sg_event *e, const char *ts, const char *src, const char *dst,
+			     char *buf)
+{
+	char *p = buf;
+	size_t l = strlen(ts);
+
+	memcpy(p, ts, l);
+	p += l;
+	if (l)
+		*p++ = ' ';
+	p = put_padded(p, src, 22);
+	memcpy(p, " -> ", 4);
+	p = put_padded(p + 4, dst, 22);
+	*p++ = ' ';
+	p = put_padded(p, sg_side_name(e->side), 6);
+	*p++ = ' ';
+	p = put_padded(p, sg_state_name(e->from), 11);
+	memcpy(p, " -> ", 4);
+	p = put_padded(p + 4, sg_state_name(e->to), 11);
+	*p++ = ' ';
+	p = put_padded(p, sg_cause_name(e->cause), 0);
+	*p = '\0';
+	return p - buf;
+}
+
 static int format_text(const struct sg_event *e, const char *ts, char *buf, size_t len)
 {
 	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8];
@@ -225,9 +294,12 @@ static int format_text(const struct sg_event *e, const char *ts, char *buf, size
 	endpoint(e->family, e->daddr, e->dport, dst, sizeof(dst));
 	switch (e->type) {
 	case SG_EV_STATE:
-		n = snprintf(buf, len, "%s%s%-22s -> %-22s %-6s %-11s -> %-11s %s", ts, sep, src, dst,
-			     sg_side_name(e->side), sg_state_name(e->from), sg_state_name(e->to),
-			     sg_cause_name(e->cause));
+		if (len >= OUT_STATE_MIN && strlen(ts) < 40)
+			n = format_state_text(e, ts, src, dst, buf);
+		else
+			n = snprintf(buf, len, "%s%s%-22s -> %-22s %-6s %-11s -> %-11s %s", ts, sep, src, dst,
+				     sg_side_name(e->side), sg_state_name(e->from), sg_state_name(e->to),
+				     sg_cause_name(e->cause));
 		if (e->to == SG_ESTABLISHED && !(e->flags & SG_F_MIDSTREAM) && (e->rtt_syn_us || e->rtt_ack_us))
 			n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " rtt=%.3fms (syn->synack %.3fms)",
 				      (e->rtt_syn_us + e->rtt_ack_us) / 1000.0, e->rtt_syn_us / 1000.0);
@@ -288,12 +360,16 @@ int sg_format_event(const struct sg_event *e, bool json, enum sg_ts_style ts_sty
  * without a descriptor (the tests' memory streams) goes through stdio.
  */
 #define OUT_BUF (1u << 20)
+#define OUT_PAGE 4096	/* a pipe's slot: one page */
+#define OUT_PIPE_SZ (1 << 20)
 #define OUT_FINAL_WAIT_MS 1000	/* at exit: how long a stalled reader is waited for */
 
 struct sg_out {
 	FILE *f;
 	int fd;			/* -1: through stdio (f) */
 	int fl_saved;		/* the descriptor's flags before, -1 if untouched */
+	int pipe_slots;		/* a pipe: its capacity in pages; else 0 */
+	bool regular;		/* a regular file: written in as large writes as may be */
 	struct sg_out_opts opt;
 	__u64 boot_offset;
 	__u64 emitted[SG_EV_STATS + 1];	/* atomics: two threads emit */
@@ -305,6 +381,29 @@ struct sg_out {
 	sg_out_tap_fn tap;		/* set before any event (ladder mode) */
 	void *tap_ctx;
 };
+
+/* What the descriptor is, for flush_locked(): a pipe (grown, its size
+ * taken) or a regular file. */
+static void out_kind(struct sg_out *o)
+{
+	struct stat st;
+
+	o->pipe_slots = 0;
+	o->regular = false;
+	if (fstat(o->fd, &st))
+		return;
+	o->regular = S_ISREG(st.st_mode);
+	if (S_ISFIFO(st.st_mode)) {
+		int sz;
+
+		/* a larger pipe (the default pipe-max-size; best effort):
+		 * fewer, larger writes, and a reader's pause absorbed */
+		if (fcntl(o->fd, F_GETPIPE_SZ) < OUT_PIPE_SZ)
+			fcntl(o->fd, F_SETPIPE_SZ, OUT_PIPE_SZ);
+		sz = fcntl(o->fd, F_GETPIPE_SZ);
+		o->pipe_slots = sz > 0 ? sz / OUT_PAGE : 0;
+	}
+}
 
 struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 {
@@ -331,6 +430,7 @@ struct sg_out *sg_out_new(FILE *f, const struct sg_out_opts *opt)
 			if (o->fl_saved >= 0 && fcntl(o->fd, F_SETFL, o->fl_saved | O_NONBLOCK))
 				o->fl_saved = -1;
 		}
+		out_kind(o);
 	}
 	return o;
 }
@@ -344,20 +444,50 @@ static __u64 count_lines(const char *p, size_t n)
 	return l;
 }
 
+/*
+ * Bytes a write to our pipe takes whole now. A pipe holds its data in
+ * pages (slots): a write of n bytes takes at most ceil(n / page) free ones,
+ * and a non-blocking write that finds too few writes part of its bytes.
+ * The slots in use are not visible, only the bytes unread (FIONREAD); but
+ * from our own writes two consecutive pages after the first always hold
+ * more than a page (a write starts a page only when the last one has no
+ * room for it, and fills the pages it starts but its last), so unread
+ * bytes u take at most 2 ceil(u / page) + 2 slots. 0 if not a pipe, or
+ * unknown. (Another writer into the same pipe voids this, as it would the
+ * order of lines.)
+ */
+static size_t pipe_room(const struct sg_out *o)
+{
+	int unread, used;
+
+	if (o->pipe_slots <= 0 || ioctl(o->fd, FIONREAD, &unread) || unread < 0)
+		return 0;
+	used = 2 * ((unread + OUT_PAGE - 1) / OUT_PAGE) + 2;
+	return used < o->pipe_slots ? (size_t)(o->pipe_slots - used) * OUT_PAGE : 0;
+}
+
 /* Write what the buffer holds; keep what the descriptor would not take
- * now (EAGAIN). Whole lines of at most PIPE_BUF bytes per write: a pipe
- * takes such a write all or nothing, so a reader never sees half a line,
- * even of a run that gave up on it. With lock held. */
+ * now (EAGAIN). Whole lines only, in writes the descriptor takes all or
+ * nothing, so a reader never sees half a line, even of a run that gave up
+ * on it: into a pipe, as many whole lines as it has room for (pipe_room())
+ * in one write, or else at most PIPE_BUF bytes (a pipe takes such a write
+ * whole or not at all); into a regular file, all of it. With lock held. */
 static void flush_locked(struct sg_out *o)
 {
 	size_t off = 0;
 
 	while (off < o->len) {
-		size_t n = o->len - off;
+		size_t n = o->len - off, lim = PIPE_BUF;
 		ssize_t w;
 
 		if (n > PIPE_BUF) {
-			const char *nl = memrchr(o->buf + off, '\n', PIPE_BUF);
+			size_t room = o->regular ? n : pipe_room(o);
+
+			if (room > lim)
+				lim = room < n ? room : n;
+		}
+		if (n > lim) {
+			const char *nl = memrchr(o->buf + off, '\n', lim);
 
 			if (nl)
 				n = nl + 1 - (o->buf + off);
@@ -440,6 +570,7 @@ int sg_out_reopen(struct sg_out *o, const char *path)
 		flush_locked(o);	/* (a regular file takes it all) */
 		if (dup2(fd, o->fd) < 0)	/* same descriptor, new file */
 			err = -errno;
+		out_kind(o);
 	}
 	pthread_mutex_unlock(&o->lock);
 	close(fd);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <net/if.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -128,9 +130,16 @@ struct sweeper {
 	int stop;	/* atomic */
 };
 
+/* The sweeper's nice value: when the CPU is short, the ring buffer's
+ * reader (whose backlog becomes lost events) goes first; a sweep that comes
+ * late only fires its timers late. */
+#define SG_SWEEPER_NICE 10
+
 static void *sweeper_main(void *arg)
 {
 	struct sweeper *sw = arg;
+
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SG_SWEEPER_NICE);	/* this thread */
 
 	while (!__atomic_load_n(&sw->stop, __ATOMIC_ACQUIRE)) {
 		sg_tracker_tick(sw->trk, sg_now_ns());
@@ -138,6 +147,12 @@ static void *sweeper_main(void *arg)
 	}
 	return NULL;
 }
+
+/* The event loop's poll timeouts: while records come (the programs do not
+ * wake us for each, see sg_rb_flags() in bpf/sg_maps.h), and once they
+ * stopped. */
+#define SG_RB_BUSY_POLL_MS 5
+#define SG_RB_IDLE_POLL_MS 100
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -399,9 +414,10 @@ int sg_run(const struct sg_config *cfg)
 	struct sg_ladder *ladder = NULL;
 	struct sweeper sw = {};
 	struct netns_name nn;
-	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, lost_reported = 0;
+	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, last_check = 0;
+	__u64 lost_reported = 0;
 	int mtu = 0, limit_fd = -1;
-	bool sweeper_started = false;
+	bool sweeper_started = false, busy = false;
 	int err;
 
 	verbose = cfg->verbose;
@@ -573,7 +589,14 @@ int sg_run(const struct sg_config *cfg)
 	while (!stop_requested) {
 		__u64 now;
 
-		err = ring_buffer__poll(rb, 100);
+		/* The programs wake us for the first record after a quiet
+		 * millisecond, then at most once a millisecond (sg_rb_flags(),
+		 * bpf/sg_maps.h): records that came without a wakeup are read
+		 * when the poll times out, after SG_RB_BUSY_POLL_MS while
+		 * records come, SG_RB_IDLE_POLL_MS once they stopped. */
+		err = ring_buffer__poll(rb, busy ? SG_RB_BUSY_POLL_MS : SG_RB_IDLE_POLL_MS);
+		if (err == 0)
+			err = ring_buffer__consume(rb);
 		if (err == -EINTR) {
 			err = 0;
 			continue;
@@ -582,14 +605,19 @@ int sg_run(const struct sg_config *cfg)
 			fprintf(stderr, "synguard: ring buffer poll failed: %s\n", strerror(-err));
 			break;
 		}
+		busy = err > 0;
 		err = 0;
 		now = sg_now_ns();
-		if (iface_gone(&at)) {
-			fprintf(stderr, "synguard: interface %s (ifindex %d) disappeared; exiting\n", at.ifname,
-				at.ifindex);
-			at.gone = true;
-			err = -ENODEV;
-			break;
+		/* (three syscalls: not after every batch of records) */
+		if (now - last_check >= SG_RB_IDLE_POLL_MS * 1000000ull) {
+			last_check = now;
+			if (iface_gone(&at)) {
+				fprintf(stderr, "synguard: interface %s (ifindex %d) disappeared; exiting\n",
+					at.ifname, at.ifindex);
+				at.gone = true;
+				err = -ENODEV;
+				break;
+			}
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* test_user_output.c - option value parsing and event formatting (text, JSON). */
+/* test_user_output.c - option value parsing, event formatting (text, JSON), the output object. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 
@@ -228,11 +231,83 @@ static void test_out(void)
 	free(mem);
 }
 
+/* Read what the pipe holds now (non-blocking): whole lines are counted,
+ * a line not whole is counted in *cut. */
+static void drain_pipe(int fd, long *lines, long *cut)
+{
+	static char b[1 << 16];
+	char last = '\n';
+	ssize_t r;
+
+	while ((r = read(fd, b, sizeof(b))) > 0) {
+		for (ssize_t i = 0; i < r; i++) {
+			if (b[i] == '\n') {
+				*lines += 1;
+				*cut += i > 0 ? b[i - 1] != '}' : last != '}';
+			} else if ((i > 0 ? b[i - 1] : last) == '\n' && b[i] != '{') {
+				*cut += 1;	/* a line that does not start an object */
+			}
+		}
+		last = b[r - 1];
+	}
+	*cut += last != '\n';	/* the pipe's data ends inside a line */
+}
+
+/*
+ * Into a pipe nobody reads for a while: flushes every few lines (small
+ * writes that leave the pipe's pages part full), until the pipe and the
+ * buffer are full and lines are lost. The pipe then holds whole lines
+ * only (a large write sized from the pipe's room must never come out
+ * partial), and every line is either read or counted lost.
+ */
+static void test_out_pipe(void)
+{
+	struct sg_out_opts oo = { .json = true, .ts = SG_TS_ISO };
+	struct sg_event e = { .type = SG_EV_STATE, .family = 4, .to = SG_SYN_SENT, .dport = 8080 };
+	long written = 0, lines = 0, cut = 0;
+	int p[2], fl;
+	FILE *f;
+	struct sg_out *o;
+
+	if (pipe(p)) {
+		CHECK(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	f = fdopen(p[1], "w");
+	o = sg_out_new(f, &oo);
+	fl = fcntl(p[0], F_GETFL);
+	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
+	for (long i = 0; i < 200000 && !sg_out_lost(o); i++, written++) {
+		e.ts_ns = 1000000000ull + i * 1000;
+		e.saddr[0] = htonl(0x0a620000 | (__u32)(i % 5000));
+		e.sport = 1024 + i % 64000;
+		sg_out_event(o, &e);
+		if (i % 8 == 7)
+			sg_out_flush(o);
+	}
+	for (long i = 0; i < 5000; i++, written++)	/* the buffer well over PIPE_BUF */
+		sg_out_event(o, &e);
+	sg_out_flush(o);
+	drain_pipe(p[0], &lines, &cut);
+	CHECK(cut == 0, "output: a stalled pipe holds whole lines only (%ld cut of %ld)", cut, lines);
+	for (int k = 0; k < 100; k++) {	/* the rest: the buffer's lines, read as they come */
+		sg_out_flush(o);
+		drain_pipe(p[0], &lines, &cut);
+	}
+	CHECK(cut == 0 && lines + (long)sg_out_lost(o) == written,
+	      "output: every line read or counted lost (%ld read + %llu lost of %ld, %ld cut)", lines,
+	      (unsigned long long)sg_out_lost(o), written, cut);
+	sg_out_free(o);
+	fclose(f);
+	close(p[0]);
+}
+
 int main(void)
 {
 	test_parsers();
 	test_format();
 	test_json();
 	test_out();
+	test_out_pipe();
 	return check_summary("user_output");
 }
