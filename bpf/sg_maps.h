@@ -59,8 +59,9 @@ struct {
  * record per poll. Instead (sg_rb_flags()) the first record after a quiet
  * SG_RB_WAKE_NS always wakes the consumer, at once; within that time
  * records wait, and the consumer, after a poll that found records, polls
- * again with a SG_RB_BUSY_POLL_MS timeout (user/run.c), so no record waits
- * longer than that for the consumer; while records keep coming, one wakeup
+ * again with a SG_RB_BUSY_POLL_MS timeout, twice more before it idles
+ * (user/run.c: the first may return at once on the wakeup of a record it
+ * already read), so no record waits longer than that for the consumer; while records keep coming, one wakeup
  * per SG_RB_WAKE_NS. sg_rb_woke: the time of the last wakeup asked for
  * (racy between CPUs by design: the worst case is one wakeup too many, or
  * a record waiting for the consumer's short poll).

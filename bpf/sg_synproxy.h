@@ -430,12 +430,12 @@ static __always_inline int sg_skhint_none(const struct sg_pkt *p, __u64 now_ns)
 	if (!h)
 		return 0;
 	a = h->armed;
-	if (!a || sg_skhint_epoch32(now_ns) - a > SG_SKHINT_EPOCHS)
+	if (!sg_skhint_trusted(sg_skhint_epoch32(now_ns), a))
 		return 0;	/* no recent dump: the hint may miss sockets */
 	e = sg_skhint_epoch(now_ns);
 	i = sg_skhint_slot(p->family, p->saddr, p->daddr, p->sport, p->dport) & (SG_SKHINT_SLOTS - 1);
 	m = h->slot[i];
-	return !m || sg_skhint_age(e, m) > SG_SKHINT_EPOCHS;
+	return !sg_skhint_recent(e, m);
 }
 
 /* 1: a listener answers this SYN's tuple; 0: no socket, or another one:

@@ -41,7 +41,10 @@
  * The program trusts the hint only while userspace keeps it up to date:
  * sg_sk_hint.armed holds the epoch when the last complete dump started,
  * and one older than SG_SKHINT_EPOCHS (synguard stopped, not yet dumped)
- * means a lookup for every SYN, as without the hint. While it is recent,
+ * means a lookup for every SYN, as without the hint. The dump's marks and
+ * armed are the same epoch, judged by the same rule (sg_skhint_recent(),
+ * sg_skhint_trusted()): the hint stops being trusted in the very epoch
+ * the dump's marks stop counting. While it is recent,
  * every socket that existed then carries a mark at least that recent, and
  * every one made since was marked by the programs. Collisions, and a high
  * rate of new connections (each marks a slot for a few seconds), only
@@ -71,11 +74,12 @@ SG_INLINE __u8 sg_skhint_epoch(__u64 mono_ns)
 	return (__u8)(1 + (mono_ns >> SG_SKHINT_EPOCH_SHIFT) % 255);
 }
 
-/* The full epoch number, for armed (no wrap in practice: a stale dump
- * must never look recent again). */
+/* The full epoch number, for armed: the same epoch as sg_skhint_epoch()'s,
+ * counted from 1 (0 means "no dump yet"); no wrap in practice, so a stale
+ * dump never looks recent again. */
 SG_INLINE __u32 sg_skhint_epoch32(__u64 mono_ns)
 {
-	return (__u32)(mono_ns >> SG_SKHINT_EPOCH_SHIFT) | 1;
+	return (__u32)(mono_ns >> SG_SKHINT_EPOCH_SHIFT) + 1;
 }
 
 /* Epochs from e to now (serial, 1..255 wrap); 0 = same epoch. A slot's
@@ -83,6 +87,32 @@ SG_INLINE __u32 sg_skhint_epoch32(__u64 mono_ns)
 SG_INLINE __u32 sg_skhint_age(__u8 now, __u8 e)
 {
 	return (__u32)(now + 255 - e) % 255;
+}
+
+/*
+ * 1 if a mark of epoch m is recent at epoch now: at most SG_SKHINT_EPOCHS
+ * old, or one ahead (a writer whose clock read a tick later, just past an
+ * epoch's start: userspace and the programs read the same coarse clock,
+ * but not at the same instant).
+ */
+SG_INLINE int sg_skhint_recent(__u8 now, __u8 m)
+{
+	__u32 age = sg_skhint_age(now, m);
+
+	return m && (age <= SG_SKHINT_EPOCHS || age == 254);
+}
+
+/*
+ * 1 if the last dump (armed: sg_skhint_epoch32() of its start) is recent
+ * enough at now32 for its marks to count: exactly the marks' own rule
+ * (sg_skhint_recent()), so no socket the dump marked can read as "none"
+ * while the hint is trusted.
+ */
+SG_INLINE int sg_skhint_trusted(__u32 now32, __u32 armed)
+{
+	__s32 d = (__s32)(now32 - armed);
+
+	return armed && d >= -1 && d <= SG_SKHINT_EPOCHS;
 }
 
 /*

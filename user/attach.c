@@ -485,14 +485,19 @@ static void rollback(struct sg_attach *a)
 {
 	int err;
 
-	if (a->xdp_how == SG_XDP_DISPATCHER || a->mp_old_removed)
-		sg_mp_detach(a, true);
+	/* What this run put on the hook comes off before the adopted
+	 * instance's program goes back into a dispatcher (which needs the
+	 * hook free): libxdp's program attached alone, or our fallback link. */
 	if (a->xdp_how == SG_XDP_NETLINK && a->xdp_prog_fd >= 0 && a->xdp_old_fd < 0) {
 		/* libxdp attached it alone (no dispatcher): nothing to put back */
 		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = a->xdp_prog_fd);
 
 		bpf_xdp_detach(a->ifindex, a->xdp_flags | XDP_FLAGS_REPLACE, &o);
 	}
+	if (a->xdp_how == SG_XDP_LINK && a->mp_old_removed && a->xdp_old_fd < 0)
+		close_fd(&a->xdp_link_fd);	/* (a link of this run's: it goes with its fd) */
+	if (a->xdp_how == SG_XDP_DISPATCHER || a->mp_old_removed)
+		sg_mp_detach(a, true);
 	if (a->xdp_prog_fd >= 0 && a->xdp_old_fd >= 0) {
 		if (a->xdp_how == SG_XDP_LINK) {
 			err = link_swap(a->xdp_link_fd, a->xdp_old_fd, a->xdp_prog_fd);

@@ -217,7 +217,7 @@ int sg_policy_build_trie(struct sg_lpm_key *keys, size_t n, size_t *uniq)
 			continue;
 		}
 		err = -errno;
-		if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
+		if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP && err != -524 /* ENOTSUPP */)
 			goto fail;
 		for (; i < n; i++)
 			if (bpf_map_update_elem(fd, &keys[i], ones, BPF_ANY)) {
@@ -286,11 +286,28 @@ void sg_policy_free(struct sg_policy *pol)
 	free(pol);
 }
 
+/* List i's previous table (an fd held since before the swap, -1: the
+ * slot was empty) back in its slot: the other list's swap failed, and a
+ * reload is all or nothing. */
+static void swap_back(struct sg_policy *pol, int i, int old_fd)
+{
+	__u32 zero = 0;
+
+	if (old_fd < 0) {
+		bpf_map_delete_elem(pol->l[i].outer_fd, &zero);
+		return;
+	}
+	if (bpf_map_update_elem(pol->l[i].outer_fd, &zero, &old_fd, BPF_ANY))
+		fprintf(stderr, "synguard: %s: cannot put the previous table back: %s\n", pol->l[i].opt,
+			strerror(errno));
+}
+
 /* Build both lists' tries from the keys read, then swap them in (deny
- * first). Nothing is swapped unless both built. 0, or -errno (msg). */
+ * first; if allow's swap fails, deny's previous table goes back). Nothing
+ * is swapped unless both built. 0, or -errno (msg). */
 static int build_and_swap(struct sg_policy *pol, char *msg, size_t len)
 {
-	int fd[2] = { -1, -1 }, err = 0;
+	int fd[2] = { -1, -1 }, old_fd[2] = { -1, -1 }, err = 0;
 	size_t uniq[2] = {};
 	__u32 zero = 0;
 	__u64 t0 = sg_now_ns();
@@ -309,21 +326,35 @@ static int build_and_swap(struct sg_policy *pol, char *msg, size_t len)
 		}
 	}
 	for (int i = 0; i < 2; i++) {
+		__u32 old_id = 0;
+
 		if (fd[i] < 0)
 			continue;
+		/* the table in use, held open (the slot's reference is its only
+		 * one): put back if the other list's swap fails */
+		if (!bpf_map_lookup_elem(pol->l[i].outer_fd, &zero, &old_id) && old_id)
+			old_fd[i] = bpf_map_get_fd_by_id(old_id);
 		if (bpf_map_update_elem(pol->l[i].outer_fd, &zero, &fd[i], BPF_ANY)) {
 			err = -errno;
 			snprintf(msg, len, "%s: cannot swap the table in: %s", pol->l[i].opt, strerror(-err));
+			for (int j = 0; j < i; j++)
+				if (fd[j] >= 0)
+					swap_back(pol, j, old_fd[j]);
 			goto out;
 		}
-		pol->l[i].entries = uniq[i];
 	}
+	for (int i = 0; i < 2; i++)
+		if (fd[i] >= 0)
+			pol->l[i].entries = uniq[i];
 	pol->loads++;
 	pol->secs = (sg_now_ns() - t0) / 1e9;
 out:
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (fd[i] >= 0)
 			close(fd[i]);	/* (the slot holds the trie now) */
+		if (old_fd[i] >= 0)
+			close(old_fd[i]);
+	}
 	drop_keys(pol);
 	return err;
 }

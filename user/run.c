@@ -417,7 +417,8 @@ int sg_run(const struct sg_config *cfg)
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, last_check = 0;
 	__u64 lost_reported = 0;
 	int mtu = 0, limit_fd = -1;
-	bool sweeper_started = false, busy = false;
+	bool sweeper_started = false;
+	int busy = 0;	/* busy polls left before the idle one */
 	int err;
 
 	verbose = cfg->verbose;
@@ -605,7 +606,11 @@ int sg_run(const struct sg_config *cfg)
 			fprintf(stderr, "synguard: ring buffer poll failed: %s\n", strerror(-err));
 			break;
 		}
-		busy = err > 0;
+		/* two empty busy polls before the idle one: the first may
+		 * return at once on the wakeup of a record already read (by
+		 * the consume after a timeout), while a record that came
+		 * without one waits in the ring */
+		busy = err > 0 ? 2 : busy > 0 ? busy - 1 : 0;
 		err = 0;
 		now = sg_now_ns();
 		/* (three syscalls: not after every batch of records) */

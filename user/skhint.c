@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -107,11 +108,21 @@ static int dump_file(struct sg_skhint_user *h, const char *path, int family, __u
 	return n;
 }
 
+/* The programs' clock (bpf_ktime_get_coarse_ns()): a dump's epoch must
+ * never be ahead of theirs by more than sg_skhint_recent() allows. */
+static __u64 coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
 int sg_skhint_dump(struct sg_skhint_user *h)
 {
 	/* the epoch when the dump starts: every socket older than that is
 	 * in it, and every one made since was marked by the programs */
-	__u64 t = sg_now_ns();
+	__u64 t = coarse_ns();
 	__u8 e = sg_skhint_epoch(t);
 	int n4, n6;
 
