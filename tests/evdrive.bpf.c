@@ -17,6 +17,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "csum.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define ED_IP	14	/* untagged Ethernet */
@@ -41,19 +43,6 @@ struct {
 	__u64 made;		/* frames written */
 	__u64 tail_failed;	/* runs whose tail call did not happen */
 } ed_stats = {};
-
-static __always_inline __u16 fold(__u64 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
-static __always_inline __u64 halves(__u32 v)
-{
-	return (v & 0xffff) + (v >> 16);
-}
 
 SEC("xdp")
 int evdrive(struct xdp_md *ctx)

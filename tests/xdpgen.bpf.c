@@ -22,6 +22,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "csum.bpf.h"
+
 #include "xdpgen.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -31,19 +33,6 @@ const volatile struct xg_cfg cfg = {};
 /* BPF_PROG_TEST_RUN keeps a run on one CPU and xdpgen makes one run at a
  * time: plain increments */
 struct xg_stats stats = {};
-
-static __always_inline __u16 fold(__u64 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
-static __always_inline __u64 halves(__u32 v)
-{
-	return (v & 0xffff) + (v >> 16);
-}
 
 SEC("xdp")
 int xdpgen(struct xdp_md *ctx)

@@ -99,9 +99,24 @@ __u32 sg_find_link(int ifindex, __u32 link_type, __u32 prog_id)
 	return found;
 }
 
+/* A program's name by id ("" if it cannot be read). */
+static void prog_name(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info pi = {};
+	__u32 il = sizeof(pi);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd >= 0) {
+		bpf_obj_get_info_by_fd(fd, &pi, &il);
+		close(fd);
+	}
+	snprintf(buf, len, "%s", pi.name);
+}
+
 int sg_check_existing_xdp(struct sg_attach *a, bool force)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[BPF_OBJ_NAME_LEN];
 	__u32 id, link;
 	int err, fd;
 
@@ -133,16 +148,9 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 		return 0;	/* the pinned instance's link: updated in place */
 	if (!link && a->xdp_old_id && id == a->xdp_old_id)
 		return 0;	/* the pinned instance's netlink program: replaced in one step */
+	prog_name(id, name, sizeof(name));
 	if (link) {
-		struct bpf_prog_info pi = {};
-		__u32 len = sizeof(pi);
-
-		fd = bpf_prog_get_fd_by_id(id);
-		if (fd >= 0) {
-			bpf_obj_get_info_by_fd(fd, &pi, &len);
-			close(fd);
-		}
-		if (!strcmp(pi.name, "sg_xdp"))	/* pinned, but not where this process looks */
+		if (!strcmp(name, "sg_xdp"))	/* pinned, but not where this process looks */
 			fprintf(stderr,
 				"synguard: %s already has synguard's XDP program (id %u) attached through a BPF "
 				"link (id %u) this process cannot find pinned: a pinned instance seen from another "
@@ -157,18 +165,10 @@ int sg_check_existing_xdp(struct sg_attach *a, bool force)
 		return -EBUSY;
 	}
 	if (!force) {
-		struct bpf_prog_info pi = {};
-		__u32 len = sizeof(pi);
-
-		fd = bpf_prog_get_fd_by_id(id);
-		if (fd >= 0) {
-			bpf_obj_get_info_by_fd(fd, &pi, &len);
-			close(fd);
-		}
 		fprintf(stderr,
 			"synguard: %s already has an XDP program (%s, id %u) that is not in libxdp's dispatcher; detach "
 			"it or use --force to replace it\n",
-			a->ifname, pi.name[0] ? pi.name : "unnamed", id);
+			a->ifname, name[0] ? name : "unnamed", id);
 		return -EBUSY;
 	}
 	if (q.attach_mode != XDP_ATTACHED_DRV && q.attach_mode != XDP_ATTACHED_SKB) {
