@@ -66,6 +66,7 @@
 #include "sg_cookie.h"
 #include "anchor.h"
 #include "skhint.h"
+#include "../tools/prog_maps.h"
 
 #ifndef XDP_ABORTED
 #define XDP_ABORTED 0
@@ -405,29 +406,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int map_fd_by_name(int prog_fd, const char *name)
-{
-	struct bpf_prog_info info = {};
-	__u32 ids[64], len = sizeof(info);
-
-	info.nr_map_ids = 64;
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		return -1;
-	for (__u32 i = 0; i < info.nr_map_ids && i < 64; i++) {
-		struct bpf_map_info mi = {};
-		__u32 ml = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && !strcmp(mi.name, name))
-			return fd;
-		close(fd);
-	}
-	return -1;
 }
 
 static __u64 lost_events(int cnt_fd)

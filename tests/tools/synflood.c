@@ -61,6 +61,8 @@
 #define MAX_CONSEC_ERR	100000	/* give up a thread after this many in a row */
 
 #define EXIT_REFUSE	2
+#define TOOL_NAME	"synflood"
+#include "tool_safety.h"
 
 enum mode { MODE_SYN, MODE_ACK, MODE_RST, MODE_FIN };
 
@@ -171,19 +173,6 @@ static inline uint16_t csum_fold(uint64_t sum)
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
 
-static void die_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die_refuse(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("synflood: refusing: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_REFUSE);
-}
-
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
@@ -224,34 +213,6 @@ static void usage(FILE *f, const char *argv0)
 "Exit status: 0 ok, 1 runtime failure, 2 usage error or safety refusal.\n",
 		argv0, argv0, (unsigned long long)MAX_COUNT, MAX_DURATION,
 		MAX_BATCH, MAX_THREADS);
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char extra;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c",
-		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
 }
 
 static int parse_addr(const char *s, int *family, uint8_t out[16])
@@ -338,40 +299,6 @@ static int cidr_is_private(int family, const uint8_t *net, unsigned int plen)
 
 /* ------------------------------------------------------------------ */
 /* Safety checks                                                      */
-
-/*
- * The initial network namespace (init_net) always has this inode number:
- * PROC_NET_INIT_INO in include/linux/proc_ns.h, fixed since Linux 3.8.
- */
-#define PROC_NET_INIT_INO 0xEFFFFFF9U
-
-static void check_netns(void)
-{
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/net", &self) != 0)
-		die_refuse("cannot stat /proc/self/ns/net: %s", strerror(errno));
-	if (self.st_ino == PROC_NET_INIT_INO)
-		die_refuse("running in the initial network namespace (netns inode "
-			   "%lu is init_net). Run it inside a test namespace: "
-			   "ip netns exec NS synflood ...",
-			   (unsigned long)self.st_ino);
-	if (stat("/proc/1/ns/net", &init) != 0) {
-		if (errno != EACCES && errno != EPERM)
-			die_refuse("cannot stat /proc/1/ns/net (%s); cannot prove we "
-				   "are outside the initial network namespace",
-				   strerror(errno));
-		/* PID 1 not inspectable (no ptrace access): the init_net inode
-		 * check above already proved we are not in the initial netns. */
-		fprintf(stderr, "synflood: note: /proc/1/ns/net not readable (%s); "
-			"relying on the init_net inode check\n", strerror(errno));
-		return;
-	}
-	if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
-		die_refuse("running in the initial network namespace (same netns "
-			   "as PID 1). Run it inside a test namespace: "
-			   "ip netns exec NS synflood ...");
-}
 
 static int is_loopback(int family, const uint8_t *a)
 {

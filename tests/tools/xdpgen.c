@@ -66,6 +66,8 @@
 #define MAX_REPEAT	(1U << 24)
 #define MAX_BATCH	256	/* the kernel's limit for live frames */
 #define EXIT_REFUSE	2
+#define TOOL_NAME	"xdpgen"
+#include "tool_safety.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -73,19 +75,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	g_stop = 1;
-}
-
-static void die_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die_refuse(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("xdpgen: refusing: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_REFUSE);
 }
 
 #define BAD_ARG(...) do { \
@@ -130,58 +119,7 @@ static void usage(FILE *f)
 		(unsigned long long)MAX_COUNT, MAX_DURATION, MAX_BATCH);
 }
 
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char extra;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &extra) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
-
 /* ---- safety checks (as synflood's) ---- */
-
-/* init_net's inode number: PROC_NET_INIT_INO, fixed since Linux 3.8 */
-#define PROC_NET_INIT_INO 0xEFFFFFF9U
-
-static void check_netns(void)
-{
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/net", &self) != 0)
-		die_refuse("cannot stat /proc/self/ns/net: %s", strerror(errno));
-	if (self.st_ino == PROC_NET_INIT_INO)
-		die_refuse("running in the initial network namespace. Run it inside a test "
-			   "namespace: ip netns exec NS xdpgen ...");
-	if (stat("/proc/1/ns/net", &init) != 0) {
-		if (errno != EACCES && errno != EPERM)
-			die_refuse("cannot stat /proc/1/ns/net (%s); cannot prove we are outside "
-				   "the initial network namespace", strerror(errno));
-		return;	/* the init_net inode check above suffices */
-	}
-	if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
-		die_refuse("running in the initial network namespace (same netns as PID 1). "
-			   "Run it inside a test namespace: ip netns exec NS xdpgen ...");
-}
 
 /* Is net/plen entirely inside a private IPv4 range? (host order) */
 static int cidr_is_private(uint32_t net, unsigned int plen)
