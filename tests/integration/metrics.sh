@@ -68,7 +68,9 @@ test_metrics_scrape() {
 	ms=$(jq -s --argjson p $MX_SRV_PORT '[.[] | select(.type=="state" and .side=="server" and .to=="ESTABLISHED"
 		and .dport==$p) | .rtt_syn_us // 0] | add' "$TMPD/sg.out")
 	v=$(mx_val "$t" "synguard_handshake_seconds_sum{port=\"$MX_SRV_PORT\",half=\"syn_synack\"}")
-	[[ $(awk -v a="$v" -v b="$ms" 'BEGIN { print (a * 1000000 == b) ? "eq" : "ne" }') == eq ]] ||
+	# (the metric is seconds with 6 decimals: compared in whole microseconds, as
+	# 0.000123 * 10^6 is 122.99999999999999 in floating point)
+	[[ $(awk -v a="$v" -v b="$ms" 'BEGIN { print (sprintf("%.0f", a * 1000000) == sprintf("%.0f", b)) ? "eq" : "ne" }') == eq ]] ||
 		fail "handshake sum $v s, the JSON's rtt_syn_us add up to $ms us"
 	info "handshake syn_synack: $cnt observations, sum ${v}s; $(grep -c . <<<"$t") lines"
 	# OpenMetrics when asked for
