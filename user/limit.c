@@ -42,15 +42,67 @@ static void top_insert(struct sg_limited *top, int *n, int max, const struct sg_
 
 #define BATCH 4096
 
-int sg_limit_top(int map_fd, bool recent, __u64 now_ns, struct sg_limited *top, int max)
+/* The totals of the last stats line's scan, sorted by key. */
+struct sg_limit_hist {
+	struct sg_limited *seen;
+	size_t n, cap;
+};
+
+struct sg_limit_hist *sg_limit_hist_new(void)
+{
+	return calloc(1, sizeof(struct sg_limit_hist));
+}
+
+void sg_limit_hist_free(struct sg_limit_hist *h)
+{
+	if (h)
+		free(h->seen);
+	free(h);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct sg_limited *)a)->key, &((const struct sg_limited *)b)->key,
+		      sizeof(struct sg_src_key));
+}
+
+/* Drops since the previous scan: a source not in it, or whose entry was
+ * evicted and made again (its total went down), counts whole. */
+static __u64 since_last(const struct sg_limit_hist *h, const struct sg_src_key *k, __u64 total)
+{
+	struct sg_limited want = { .key = *k }, *was;
+
+	was = h->n ? bsearch(&want, h->seen, h->n, sizeof(*h->seen), key_cmp) : NULL;
+	return was && was->drops <= total ? total - was->drops : total;
+}
+
+static int remember(struct sg_limited **v, size_t *n, size_t *cap, const struct sg_src_key *k, __u64 total)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct sg_limited *nv = realloc(*v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[*n].key = *k;
+	(*v)[(*n)++].drops = total;
+	return 0;
+}
+
+int sg_limit_top(int map_fd, struct sg_limit_hist *since, struct sg_limited *top, int max)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	struct sg_src_key *keys = calloc(BATCH, sizeof(*keys));
 	struct sg_limit_val *vals = calloc(BATCH, sizeof(*vals));
-	__u64 win = now_ns / 1000000000ULL;
+	struct sg_limited *now = NULL;
+	size_t nnow = 0, capnow = 0;
 	__u32 in = 0, out = 0, cnt;
 	bool first = true;
 	int n = 0, err = 0;
+	__u64 d;
 
 	if (!keys || !vals || max <= 0) {
 		free(keys);
@@ -65,13 +117,18 @@ int sg_limit_top(int map_fd, bool recent, __u64 now_ns, struct sg_limited *top, 
 			break;
 		}
 		for (__u32 i = 0; i < cnt; i++) {
-			if (recent) {
-				if (vals[i].drops && vals[i].win + 1 >= win)
-					top_insert(top, &n, max, &keys[i], vals[i].drops);
-			} else if (vals[i].total_drops) {
-				top_insert(top, &n, max, &keys[i], vals[i].total_drops);
+			if (!vals[i].total_drops)
+				continue;
+			d = since ? since_last(since, &keys[i], vals[i].total_drops) : vals[i].total_drops;
+			if (d)
+				top_insert(top, &n, max, &keys[i], d);
+			if (since && remember(&now, &nnow, &capnow, &keys[i], vals[i].total_drops)) {
+				err = -ENOMEM;
+				break;
 			}
 		}
+		if (err == -ENOMEM)
+			break;
 		if (err) {	/* ENOENT: that was the last batch */
 			err = 0;
 			break;
@@ -81,6 +138,15 @@ int sg_limit_top(int map_fd, bool recent, __u64 now_ns, struct sg_limited *top, 
 	}
 	free(keys);
 	free(vals);
+	if (since && !err) {
+		qsort(now, nnow, sizeof(*now), key_cmp);
+		free(since->seen);
+		since->seen = now;
+		since->n = nnow;
+		since->cap = capnow;
+	} else {
+		free(now);
+	}
 	return err ? err : n;
 }
 

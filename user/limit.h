@@ -20,20 +20,26 @@ struct sg_json;
 /* One source prefix the limit dropped SYNs of. */
 struct sg_limited {
 	struct sg_src_key key;
-	__u64 drops;	/* in its latest second (recent) or since it was first seen */
+	__u64 drops;	/* since the previous stats line, or since it was first seen */
 };
+
+/* What the previous stats line's scan saw (each limited source's total). */
+struct sg_limit_hist;
+struct sg_limit_hist *sg_limit_hist_new(void);
+void sg_limit_hist_free(struct sg_limit_hist *h);
 
 /* Before load: size sg_limit to --syn-limit-table (1 entry when the limit
  * is off) and sg_cap (2 entries when the cap is not in use). 0 or -1. */
 int sg_limit_preload(struct synguard_bpf *skel, const struct sg_config *cfg);
 
 /*
- * The sources with the most dropped SYNs, at most max, most first: recent:
- * in their latest second, if it is this one or the one before (now_ns:
- * CLOCK_MONOTONIC, the programs' clock); else since each was first seen
- * (evicted sources are forgotten). Returns how many, or -errno.
+ * The sources with the most dropped SYNs, at most max, most first: with
+ * since, those dropped since since's scan (a stats line: every source cut
+ * in its interval, whatever second of the limit's windows it falls on),
+ * and since then holds this scan; without, since each was first seen
+ * (the summary; evicted sources are forgotten). Returns how many, or -errno.
  */
-int sg_limit_top(int map_fd, bool recent, __u64 now_ns, struct sg_limited *top, int max);
+int sg_limit_top(int map_fd, struct sg_limit_hist *since, struct sg_limited *top, int max);
 
 /* " limited=10.0.0.7/32:950,fd00::/64:12" (nothing when n == 0). Returns
  * the length written (snprintf's convention). */

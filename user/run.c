@@ -63,7 +63,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* The stats line ("stats", -i) and the exit "summary": counters, then the
  * tracker's flow counts; one write, so the sweeper's lines never cut in. */
-static void print_counters(struct sg_out *out, struct sg_tracker *trk, int limit_fd, const char *what,
+static void print_counters(struct sg_out *out, struct sg_tracker *trk, int limit_fd,
+			   struct sg_limit_hist *limit_hist, const char *what,
 			   const __u64 *c, const __u64 *prev, double secs, __u64 now)
 {
 	static const int shown[] = { SG_CNT_PACKETS, SG_CNT_TCP, SG_CNT_SYN, SG_CNT_SYNACK, SG_CNT_FIN,
@@ -73,10 +74,10 @@ static void print_counters(struct sg_out *out, struct sg_tracker *trk, int limit
 	size_t i, n = 0;
 	int ntop = 0;
 
-	/* --syn-limit: the sources it cut, in their latest second (stats)
+	/* --syn-limit: the sources it cut since the last stats line (stats)
 	 * or since first seen (summary) */
 	if (limit_fd >= 0)
-		ntop = sg_limit_top(limit_fd, prev != NULL, now, top, SG_LIMIT_TOP);
+		ntop = sg_limit_top(limit_fd, prev ? limit_hist : NULL, top, SG_LIMIT_TOP);
 	if (ntop < 0)
 		ntop = 0;
 
@@ -417,6 +418,7 @@ int sg_run(const struct sg_config *cfg)
 	__u64 cnt[SG_CNT_MAX] = {}, prev[SG_CNT_MAX] = {}, start, last_tick, last_sec, last_check = 0;
 	__u64 lost_reported = 0;
 	int mtu = 0, limit_fd = -1;
+	struct sg_limit_hist *limit_hist = NULL;
 	bool sweeper_started = false;
 	int busy = 0;	/* busy polls left before the idle one */
 	int err;
@@ -493,8 +495,15 @@ int sg_run(const struct sg_config *cfg)
 		goto out;
 	}
 
-	if (cfg->syn_limit)
+	if (cfg->syn_limit) {
 		limit_fd = bpf_map__fd(skel->maps.sg_limit);
+		limit_hist = sg_limit_hist_new();
+		if (!limit_hist) {
+			fprintf(stderr, "synguard: out of memory\n");
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	if (sg_track_postload(skel, cfg) || sg_cookie_postload(skel, cfg) || sg_metrics_postload(skel, cfg)) {
 		err = -EINVAL;
 		goto out;
@@ -651,7 +660,7 @@ int sg_run(const struct sg_config *cfg)
 		sg_out_flush(out);
 		if (cfg->interval > 0 && now - last_tick >= cfg->interval * 1e9) {
 			if (!sg_counters_read(bpf_map__fd(skel->maps.sg_counters), cnt))
-				print_counters(out, trk, limit_fd, "stats", cnt, prev, (now - last_tick) / 1e9, now);
+				print_counters(out, trk, limit_fd, limit_hist, "stats", cnt, prev, (now - last_tick) / 1e9, now);
 			memcpy(prev, cnt, sizeof(cnt));
 			last_tick = now;
 		}
@@ -664,7 +673,7 @@ int sg_run(const struct sg_config *cfg)
 	/* Drain what is already in the ring buffer before the summary. */
 	ring_buffer__consume(rb);
 	if (!sg_counters_read(bpf_map__fd(skel->maps.sg_counters), cnt))
-		print_counters(out, trk, limit_fd, "summary", cnt, NULL, 0, sg_now_ns());
+		print_counters(out, trk, limit_fd, limit_hist, "summary", cnt, NULL, 0, sg_now_ns());
 	sg_tracker_summary(trk);
 	sg_cookies_summary(ck, sg_now_ns());
 	sg_ladder_finish(ladder);
@@ -682,6 +691,7 @@ out:
 	sg_cookies_free(ck);
 	sg_skhint_close(skh);
 	sg_tracker_free(trk);
+	sg_limit_hist_free(limit_hist);
 	if (out)
 		sg_out_flush(out);
 	sg_out_free(out);
