@@ -185,6 +185,14 @@ struct {
 	__type(value, struct sg_flow);
 } sg_halfopen SEC(".maps");
 
+/* sg_halfopen's counting filter (include/sg_flow.h, sg_ho_count). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ho_count);
+} sg_ho_count SEC(".maps");
+
 /* -p: the ports tracked (either side); consulted when the port filter is on. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -94,18 +94,32 @@ static __always_inline int sg_filtered(const struct sg_pkt *p)
 	return 0;
 }
 
+/* One state record: t, and t2 (if not NULL) as its twin (sg_event_split()). */
 static __always_inline void sg_emit_tr(struct sg_counters *c, const struct sg_flow_key *k,
-				       const struct sg_flow *f, const struct sg_tr *t, __u64 now)
+				       const struct sg_flow *f, const struct sg_tr *t,
+				       const struct sg_tr *t2, __u64 now)
 {
 	struct sg_event *e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
 
 	if (!e) {
 		sg_count(c, SG_LOSS_RINGBUF);
+		if (t2)
+			sg_count(c, SG_LOSS_RINGBUF);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	sg_flow_event(e, k, f, t, now);
+	if (t2) {
+		e->twin = 1;
+		e->twin_from = t2->from;
+	}
 	bpf_ringbuf_submit(e, sg_rb_flags(now));
+}
+
+/* t2 is t's twin: the other side, to the same state, for the same cause. */
+static __always_inline int sg_tr_twins(const struct sg_tr *t, const struct sg_tr *t2)
+{
+	return t->side != t2->side && t->to == t2->to && t->cause == t2->cause && t->closer == t2->closer;
 }
 
 /*
@@ -127,13 +141,18 @@ static __always_inline int sg_quiet(struct sg_flow *f)
 static __always_inline void sg_emit_out(struct sg_counters *c, const struct sg_flow_key *k,
 					struct sg_flow *f, const struct sg_fsm_out *out, __u64 now)
 {
-	int i;
+	int i, twin = 0;
 
 #pragma unroll
 	for (i = 0; i < SG_FSM_MAX_TR; i++) {
 		if (i >= out->n)
 			break;
-		sg_emit_tr(c, k, f, &out->tr[i], now);
+		if (twin) {	/* (sent with the one before) */
+			twin = 0;
+			continue;
+		}
+		twin = i + 1 < SG_FSM_MAX_TR && i + 1 < out->n && sg_tr_twins(&out->tr[i], &out->tr[i + 1]);
+		sg_emit_tr(c, k, f, &out->tr[i], twin ? &out->tr[i + 1] : NULL, now);
 	}
 }
 
@@ -176,6 +195,31 @@ static __always_inline int sg_syn_rate_quiet(struct sg_counters *c, __u16 dport,
 		return 1;
 	}
 	return 0;
+}
+
+/* sg_halfopen's counting filter (sg_ho_slot()): the key's slot, or NULL. */
+static __always_inline __u32 *sg_ho_cnt(const struct sg_flow_key *k)
+{
+	__u32 zero = 0;
+	struct sg_ho_count *h = bpf_map_lookup_elem(&sg_ho_count, &zero);
+
+	return h ? &h->n[sg_ho_slot(k) & (SG_HO_SLOTS - 1)] : NULL;
+}
+
+static __always_inline void sg_ho_add(const struct sg_flow_key *k, int d)
+{
+	__u32 *n = sg_ho_cnt(k);
+
+	if (n)
+		__sync_fetch_and_add(n, d);
+}
+
+/* The key is in sg_halfopen, or might be. */
+static __always_inline int sg_ho_maybe(const struct sg_flow_key *k)
+{
+	__u32 *n = sg_ho_cnt(k);
+
+	return !n || *(volatile __u32 *)n;
 }
 
 /* sg_flow_step() result bits */
@@ -238,8 +282,10 @@ __noinline int sg_track_new(struct sg_track_work *w)
 			quiet = sg_syn_rate_quiet(c, w->seg.dport, &w->k, w->seg.now);
 		if (quiet)
 			w->nf.flags |= SG_F_QUIET;
+		sg_ho_add(&w->k, 1);	/* (before the entry: never below it) */
 		err = bpf_map_update_elem(&sg_halfopen, &w->k, &w->nf, BPF_NOEXIST);
 		if (err) {
+			sg_ho_add(&w->k, -1);
 			/* -EEXIST: another CPU created it this instant (not a loss) */
 			if (err != -EEXIST)
 				sg_count(c, SG_LOSS_HALFOPEN_FULL);
@@ -291,7 +337,8 @@ __noinline int sg_flow_move(struct sg_track_work *w, struct sg_flow *f)
 		sg_count(c, SG_LOSS_FLOW_FULL);
 		return 0;
 	}
-	bpf_map_delete_elem(&sg_halfopen, &w->k);
+	if (!bpf_map_delete_elem(&sg_halfopen, &w->k))
+		sg_ho_add(&w->k, -1);	/* (after it) */
 	return 1;
 }
 
@@ -386,7 +433,7 @@ static __always_inline int sg_track(struct sg_pkt *p, struct sg_counters *c, __u
 	w->seg.dport = p->dport;
 	w->seg.tfo = p->tfo;
 
-	if (!f) {
+	if (!f && sg_ho_maybe(&w->k)) {
 		f = bpf_map_lookup_elem(&sg_halfopen, &w->k);
 		halfopen = f != NULL;
 	}
@@ -454,9 +501,10 @@ static __always_inline int sg_sweep_commit(struct sg_sweep_req *r)
 		return SG_SWEEP_CHANGED;
 	}
 	if (r->op == SG_SWEEP_DELETE) {
-		if (halfopen)
-			bpf_map_delete_elem(&sg_halfopen, &k);
-		else
+		if (halfopen) {
+			if (!bpf_map_delete_elem(&sg_halfopen, &k))
+				sg_ho_add(&k, -1);
+		} else
 			bpf_map_delete_elem(&sg_flows, &k);
 		return SG_SWEEP_OK;
 	}

@@ -263,6 +263,33 @@ SG_INLINE int sg_flow_client_is_lo(const struct sg_flow *f)
 	return f->client_is_lo;
 }
 
+/*
+ * sg_ho_count: how many sg_halfopen entries hash to each of SG_HO_SLOTS
+ * slots (a counting filter). Raised before an insert, lowered after a
+ * delete, so a slot is never below its entries: 0 proves the key absent,
+ * and the tracker skips that lookup, a cache miss in a table of 65,536
+ * buckets and more (the valid cookie ACK of a new connection, whose SYN
+ * left no state). Collisions and counts left high (a failed path, a table
+ * emptied from userspace) only cost lookups. 128 KiB.
+ */
+#define SG_HO_BITS	15
+#define SG_HO_SLOTS	(1u << SG_HO_BITS)
+
+struct sg_ho_count {
+	__u32 n[SG_HO_SLOTS];
+};
+
+SG_INLINE __u32 sg_ho_slot(const struct sg_flow_key *k)
+{
+	__u64 x = (__u64)(k->addr_lo[0] ^ k->addr_lo[1] ^ k->addr_lo[2] ^ k->addr_lo[3]) << 32 |
+		  (k->addr_hi[0] ^ k->addr_hi[1] ^ k->addr_hi[2] ^ k->addr_hi[3]);
+
+	x ^= ((__u64)k->port_lo << 16 | k->port_hi | (__u64)k->family << 40) * 0x9e3779b97f4a7c15ULL;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 31;
+	return (__u32)(x >> (64 - SG_HO_BITS));
+}
+
 /* from_client argument for sg_flow_segment(), from sg_flow_key_make()'s result. */
 SG_INLINE int sg_flow_from_client(const struct sg_flow *f, int sender_is_lo)
 {

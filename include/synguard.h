@@ -219,7 +219,9 @@ struct sg_event {
 				};
 			};
 			__u8 closer;		/* SG_CLOSER_*: who closed first, how */
-			__u8 pad_state[3];
+			__u8 twin;		/* 1: the other side too (sg_event_twin()) */
+			__u8 twin_from;		/* its state before */
+			__u8 pad_state;
 			__u32 pkts[2];		/* segments sent by client, server */
 			__u32 bytes[2];		/* payload bytes sent by client, server */
 		};
@@ -249,6 +251,27 @@ struct sg_event {
 #define sg_event_has_dur(e)                                                     \
 	((e)->type == SG_EV_STATE && (e)->to == SG_CLOSED && (e)->from >= SG_ESTABLISHED && \
 	 (e)->cause != SG_CAUSE_REUSE)
+
+/*
+ * A state record may carry two transitions: with twin set, the other side
+ * went from twin_from to the same state, for the same cause (and closer),
+ * on the same segment, right after this one (a cookie handshake makes both
+ * endpoints ESTABLISHED at once; one record costs the programs half of
+ * two). Readers see two: sg_event_split() makes the first (twin cleared)
+ * and the second; returns how many (1 or 2).
+ */
+SG_INLINE int sg_event_split(const struct sg_event *e, struct sg_event *first, struct sg_event *second)
+{
+	*first = *e;
+	if (e->type != SG_EV_STATE || !e->twin)
+		return 1;
+	first->twin = 0;
+	first->twin_from = 0;
+	*second = *first;
+	second->side = e->side == SG_SIDE_CLIENT ? SG_SIDE_SERVER : SG_SIDE_CLIENT;
+	second->from = e->twin_from;
+	return 2;
+}
 
 /* Who closed first, and how (struct sg_event.closer). */
 enum sg_closer {

@@ -157,8 +157,16 @@ static void *sweeper_main(void *arg)
 
 static int on_event(void *ctx, void *data, size_t len)
 {
-	if (len >= sizeof(struct sg_event))
+	struct sg_event a, b;
+
+	if (len < sizeof(struct sg_event))
+		return 0;
+	if (sg_event_split(data, &a, &b) == 2) {	/* (a twin record: two transitions) */
+		sg_out_event(ctx, &a);
+		sg_out_event(ctx, &b);
+	} else {
 		sg_out_event(ctx, data);
+	}
 	return 0;
 }
 
@@ -515,6 +523,7 @@ int sg_run(const struct sg_config *cfg)
 			.quiet_ports = bpf_map__fd(skel->maps.sg_quiet_ports),
 			.syn_rate = bpf_map__fd(skel->maps.sg_syn_rate),
 			.counters = bpf_map__fd(skel->maps.sg_counters),
+			.ho_count = bpf_map__fd(skel->maps.sg_ho_count),
 		};
 		struct sg_cookie_maps cm = {
 			.secrets = bpf_map__fd(skel->maps.sg_ck_secrets),

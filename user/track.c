@@ -353,6 +353,8 @@ static int sweep_load(struct sg_tracker *t)
 			err = bpf_map__reuse_fd(m, t->m.flows);
 		else if (!strcmp(name, "sg_halfopen"))
 			err = bpf_map__reuse_fd(m, t->m.halfopen);
+		else if (!strcmp(name, "sg_ho_count"))
+			err = bpf_map__reuse_fd(m, t->m.ho_count);
 		else if (!bpf_map__is_internal(m))	/* (.rodata: libbpf binds it to every program) */
 			err = bpf_map__set_autocreate(m, false);
 		else

@@ -30,6 +30,7 @@ struct sg_track_maps {
 	int quiet_ports;	/* ports with a summarised SYN window */
 	int syn_rate;		/* per-CPU SYN windows per port */
 	int counters;		/* per-CPU packet/loss counters */
+	int ho_count;		/* sg_halfopen's counting filter (the sweeper lowers it) */
 };
 
 /* Flow counts of the last sweep: endpoints per state, table entries. */

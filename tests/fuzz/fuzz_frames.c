@@ -44,7 +44,8 @@
  *      busy flag released, key normalised (port_lo <= port_hi, ties by
  *      address; IPv4 words 1-3 and padding zero; family 4 or 6), client
  *      side, close side and close cause in range; no key in both sg_flows
- *      and sg_halfopen.
+ *      and sg_halfopen; sg_ho_count counts exactly sg_halfopen's entries
+ *      in each slot.
  * monitor:
  *  M1  XDP returns XDP_PASS with the frame unchanged (no metadata); no
  *      cookie counter moves.
@@ -235,7 +236,7 @@ struct fz {
 	/* skeleton */
 	struct h_ctx *h;
 	struct ring_buffer *rb;
-	int fd_xdp, fd_eg, fd_in, fd_cnt, fd_sec, fd_ports, fd_flows, fd_half;
+	int fd_xdp, fd_eg, fd_in, fd_cnt, fd_sec, fd_ports, fd_flows, fd_half, fd_hoc;
 	__u32 table_size;
 	int ncpu;
 	struct sg_counters *pcpu;
@@ -336,10 +337,8 @@ static void configure(struct synguard_bpf *skel, void *arg)
 		bpf_program__set_autoload(skel->progs.sg_tc_ingress, false);
 }
 
-static int on_event(void *ctx, void *data, size_t len)
+static void check_event(struct fz *z, const struct sg_event *e, size_t len)
 {
-	struct fz *z = ctx;
-	const struct sg_event *e = data;
 	const char *bad = NULL;
 
 	z->st.events++;
@@ -367,6 +366,23 @@ static int on_event(void *ctx, void *data, size_t len)
 	if (bad && !z->ev_bad++)
 		snprintf(z->ev_why, sizeof(z->ev_why), "event: %s (type %u side %u %u->%u cause %u)", bad,
 			 e->type, e->side, e->from, e->to, e->cause);
+}
+
+/* Each transition of a record (two for a twin), checked. */
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct sg_event a, b;
+
+	if (len < sizeof(a)) {
+		check_event(ctx, data, len);
+		return 0;
+	}
+	if (sg_event_split(data, &a, &b) == 2) {
+		check_event(ctx, &a, len);
+		check_event(ctx, &b, len);
+	} else {
+		check_event(ctx, &a, len);
+	}
 	return 0;
 }
 
@@ -515,6 +531,7 @@ static int load(struct fz *z, struct rng *r, __u32 table_size)
 	z->fd_ports = bpf_map__fd(z->h->skel->maps.sg_ck_ports);
 	z->fd_flows = bpf_map__fd(z->h->skel->maps.sg_flows);
 	z->fd_half = bpf_map__fd(z->h->skel->maps.sg_halfopen);
+	z->fd_hoc = bpf_map__fd(z->h->skel->maps.sg_ho_count);
 	memset(&z->sec, 0, sizeof(z->sec));
 	z->sec.cur = 1;
 	if (rotate(z, r) || rotate(z, r))	/* both slots keyed */
@@ -658,6 +675,36 @@ static int table_read(struct fz *z, int fd, int del, struct sg_flow_key *keys, s
 	return (int)n;
 }
 
+/* sg_halfopen's counting filter counts exactly its entries, slot by slot
+ * (every slot when the tables are cleared; then it is zeroed with them): a
+ * slot below its entries would make the tracker skip a lookup that finds
+ * a flow. */
+static void check_ho_count(struct fz *z, const struct sg_flow_key *kh, int nh, int clear)
+{
+	static struct sg_ho_count hc, want;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(z->fd_hoc, &zero, &hc)) {
+		fail(z, "I6 sg_ho_count unreadable: %s", strerror(errno));
+		return;
+	}
+	memset(&want, 0, sizeof(want));
+	for (int i = 0; i < nh; i++)
+		want.n[sg_ho_slot(&kh[i])]++;
+	for (__u32 i = 0; i < SG_HO_SLOTS; i++) {
+		if ((clear || want.n[i]) && hc.n[i] != want.n[i]) {
+			fail(z, "I6 sg_ho_count slot %u counts %u, sg_halfopen has %u there", i, hc.n[i],
+			     want.n[i]);
+			break;
+		}
+	}
+	if (clear) {
+		memset(&hc, 0, sizeof(hc));
+		if (bpf_map_update_elem(z->fd_hoc, &zero, &hc, BPF_ANY))
+			fail(z, "I6 cannot clear sg_ho_count: %s", strerror(errno));
+	}
+}
+
 static void check_tables(struct fz *z, int clear)
 {
 	static struct sg_flow_key kf[FRAME_TABLE + 64], kh[FRAME_TABLE + 64];
@@ -675,6 +722,7 @@ static void check_tables(struct fz *z, int clear)
 			if (!memcmp(&kh[i], &kf[j], sizeof(kh[i])))
 				fail(z, "I6 a key in both sg_flows and sg_halfopen (port %u)", kh[i].port_hi);
 	}
+	check_ho_count(z, kh, nh, clear);
 }
 
 /* ---- pcap ---- */

@@ -215,9 +215,16 @@ int h_run_tc(int prog_fd, const __u8 *in, __u32 len, struct h_run *r)
 static int on_ev(void *ctx, void *data, size_t len)
 {
 	struct h_ctx *h = ctx;
+	struct sg_event a, b;
+	int n;
 
-	if (len >= sizeof(struct sg_event) && h->nev < H_MAX_EVENTS)
-		memcpy(&h->ev[h->nev++], data, sizeof(struct sg_event));
+	if (len < sizeof(struct sg_event))
+		return 0;
+	n = sg_event_split(data, &a, &b);	/* (a twin record: two) */
+	if (h->nev < H_MAX_EVENTS)
+		h->ev[h->nev++] = a;
+	if (n == 2 && h->nev < H_MAX_EVENTS)
+		h->ev[h->nev++] = b;
 	return 0;
 }
 

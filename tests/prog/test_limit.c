@@ -114,6 +114,7 @@ static void test_syn_limit(void)
 	static const char *const v6_a[] = { "fd00:1::1", "fd00:1::ffff:2" };
 	static const char *const v6_b[] = { "fd00:1:0:1::1" };
 	struct sg_limited top[SG_LIMIT_TOP];
+	struct sg_limit_hist *hist;
 	struct h_ctx h;
 	int pass, drop, tx, n;
 	__u64 lim0;
@@ -143,8 +144,9 @@ static void test_syn_limit(void)
 	burst(&h, 6, v6_b, 1, "fd00:9::1", 80, 1, &pass, &drop, &tx);
 	CHECK(pass == 1, "    IPv6: the next /64 passes");
 
-	/* what the stats line names: the latest second's drops */
-	n = sg_limit_top(bpf_map__fd(h.skel->maps.sg_limit), true, mono_ns(), top, SG_LIMIT_TOP);
+	/* what the stats line names: the drops since the previous line */
+	hist = sg_limit_hist_new();
+	n = sg_limit_top(bpf_map__fd(h.skel->maps.sg_limit), hist, top, SG_LIMIT_TOP);
 	sg_limit_text(top, n > 0 ? n : 0, txt, sizeof(txt));
 	CHECK(n == 2 && top[0].drops == 3 && top[1].drops == 2 &&
 		      !strcmp(txt, " limited=10.2.0.0/24:3,fd00:1::/64:2"),
@@ -155,10 +157,17 @@ static void test_syn_limit(void)
 	wait_second_start();
 	burst(&h, 4, net_a, 3, "10.2.9.1", 80, 6, &pass, &drop, &tx);
 	CHECK(pass == 5 && drop == 1, "    the next second: 5 pass again, the 6th dropped (%d, %d)", pass, drop);
-	n = sg_limit_top(bpf_map__fd(h.skel->maps.sg_limit), false, mono_ns(), top, SG_LIMIT_TOP);
+	n = sg_limit_top(bpf_map__fd(h.skel->maps.sg_limit), hist, top, SG_LIMIT_TOP);
+	sg_limit_text(top, n > 0 ? n : 0, txt, sizeof(txt));
+	CHECK(n == 1 && !strcmp(txt, " limited=10.2.0.0/24:1"),
+	      "    the next stats line: only the drop since the last: '%s' (%d)", txt, n);
+	n = sg_limit_top(bpf_map__fd(h.skel->maps.sg_limit), hist, top, SG_LIMIT_TOP);
+	CHECK(n == 0, "    and the one after: nobody (%d)", n);
+	n = sg_limit_top(bpf_map__fd(h.skel->maps.sg_limit), NULL, top, SG_LIMIT_TOP);
 	CHECK(n == 2 && top[0].drops == 4 && top[0].key.family == 4 && top[0].key.prefix == 24,
 	      "    summary: since first seen, 10.2.0.0/24 has 4 drops (%d sources, %llu)", n,
 	      n > 0 ? (unsigned long long)top[0].drops : 0ull);
+	sg_limit_hist_free(hist);
 	h_close(&h);
 }
 

@@ -115,7 +115,8 @@ static void test_first_ports(void)
 					    .halfopen = bpf_map__fd(H.skel->maps.sg_halfopen),
 					    .quiet_ports = bpf_map__fd(H.skel->maps.sg_quiet_ports),
 					    .syn_rate = bpf_map__fd(H.skel->maps.sg_syn_rate),
-					    .counters = bpf_map__fd(H.skel->maps.sg_counters) };
+					    .counters = bpf_map__fd(H.skel->maps.sg_counters),
+					    .ho_count = bpf_map__fd(H.skel->maps.sg_ho_count) };
 		struct sg_out_opts oo = { .json = true };
 		FILE *devnull = fopen("/dev/null", "w");
 		struct sg_out *out = sg_out_new(devnull, &oo);

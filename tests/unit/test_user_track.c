@@ -40,7 +40,8 @@ static int make_maps(void)
 				    65536, NULL);
 	m.counters = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_counters", 4, sizeof(struct sg_counters), 1,
 				    NULL);
-	return m.flows < 0 || m.halfopen < 0 || m.quiet_ports < 0 || m.syn_rate < 0 || m.counters < 0 ? -1 : 0;
+	m.ho_count = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ho_count", 4, sizeof(struct sg_ho_count), 1, NULL);
+	return m.ho_count < 0 || m.flows < 0 || m.halfopen < 0 || m.quiet_ports < 0 || m.syn_rate < 0 || m.counters < 0 ? -1 : 0;
 }
 
 /* Set one counter (on CPU 0; the others zero). */
