@@ -14,7 +14,12 @@
 #      against (a) the kernel alone with tcp_syncookies=1, (b) nftables
 #      SYNPROXY, (c) synguard --mode protect, with a legitimate client
 #      connecting during each flood; $FLOOD_RUNS runs of each, the median
-#      kept. The generator is build/xdpgen (BPF_PROG_TEST_RUN live frames,
+#      kept. Then each again, paced at $PACE of the rate it answered
+#      (*_paced): what a defence does for legitimate clients at the edge
+#      of its capacity. At full offer the excess is refused at the veth's
+#      receive ring, which the legitimate client's packets share, before
+#      any defence sees it: no defence can do better than answered/offered
+#      there, so legitimate success is judged on the paced run. The generator is build/xdpgen (BPF_PROG_TEST_RUN live frames,
 #      several Mpps from one core: the receive core saturates first);
 #      SGB_GEN=synflood brings back the AF_PACKET one (~0.8 Mpps, which
 #      synguard outran).
@@ -37,7 +42,7 @@
 #
 # Environment: SGB_FLOOD_SECS (default 8), SGB_FLOOD_RUNS (default 3),
 # SGB_GEN (xdpgen or synflood, default xdpgen), SGB_LEGIT (connections, default
-# 300), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
+# 300), SGB_PACE (the paced runs' fraction of the answered rate, default 0.9), SGB_NS_CALLS / SGB_NS_ROUNDS (bench_ns, default 20000 / 7),
 # SGB_EV_RUNS (events runs, default 3),
 # SGB_SKIP (space-separated phases to skip: ns flood events memory metrics attach).
 set -u -o pipefail
@@ -54,6 +59,7 @@ EV_DRIVER=$ROOT/build/evdrive.bpf.o	# bench_ns --events' SYN driver
 SINK_OBJ=$B/xdp_sink.bpf.o
 FLOOD_SECS=${SGB_FLOOD_SECS:-8}
 LEGIT=${SGB_LEGIT:-300}
+PACE=${SGB_PACE:-0.9}
 NS_CALLS=${SGB_NS_CALLS:-20000}
 NS_ROUNDS=${SGB_NS_ROUNDS:-7}
 EV_RUNS=${SGB_EV_RUNS:-3}
@@ -281,7 +287,7 @@ declare -A FLOOD_JSON
 # flood_run NAME: the topology and config are set up; runs the flood with
 # the legitimate client and stores FLOOD_JSON[NAME].
 flood_run() {
-	local name=$1 mac fpid cpid busy b0 a0 t0 d0 ck0 sp0 spv0 na nb nd nck nsp nspv fl cl
+	local name=$1 rate=${2:-} mac fpid cpid busy b0 a0 t0 d0 ck0 sp0 spv0 na nb nd nck nsp nspv fl cl
 	local sent secs pps att ok succ p50 p99 rxpps answered native x0 x1
 	mac=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].address')
 	# sanity: a legitimate connection works before the flood
@@ -296,7 +302,7 @@ flood_run() {
 	spv0=$(synproxy_stat 3)
 	x0=$(xmit_stat)
 	ip netns exec sgb_cli taskset -c $GEN_CPU "$GEN_BIN" -i sgbc0 --dst $SRV --dport $PORT --src $SPOOF --dst-mac "$mac" \
-		--count $GEN_COUNT --duration "$FLOOD_SECS" >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
+		--count $GEN_COUNT --duration "$FLOOD_SECS" ${rate:+--rate $rate --repeat 16777216} >"$TMPD/flood.out" 2>"$TMPD/flood.err" &
 	fpid=$!
 	PIDS+=($fpid)
 	sleep 1
@@ -371,11 +377,11 @@ phase_flood() {
 	for ((r = 1; r <= FLOOD_RUNS; r++)); do
 		log "flood run $r/$FLOOD_RUNS (generator $GEN)"
 		flood_once
-		for k in kernel_syncookies nft_synproxy synguard; do
+		for k in $FLOOD_KEYS; do
 			runs[$k]+="${FLOOD_JSON[$k]:-null}"$'\n'
 		done
 	done
-	for k in kernel_syncookies nft_synproxy synguard; do
+	for k in $FLOOD_KEYS; do
 		FLOOD_JSON[$k]=$(jq -s -c --arg gen "$GEN" '
 		  def med: map(select(type == "number")) | sort |
 			if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
@@ -396,19 +402,66 @@ phase_flood() {
 	done
 }
 
-# One flood against each of the three.
+# The three at full offer, then each paced at $PACE of what it answered
+# (*_paced: its receive core near saturation, the ring not overflowing).
+FLOOD_KEYS="kernel_syncookies nft_synproxy synguard kernel_syncookies_paced nft_synproxy_paced synguard_paced"
+
+# pace_rate NAME: $PACE x the answered rate of NAME's run just made (empty
+# when there is none: no paced run).
+pace_rate() {
+	jq -r --argjson p "$PACE" '(.rx_pps // 0) * $p | floor | select(. > 0)' <<<"${FLOOD_JSON[$1]:-null}" 2>/dev/null
+}
+
+# Answered rate of a kernel / SYNPROXY run, from the counters flood_run read.
+post_kernel() {
+	FLOOD_JSON[$1]=$(jq -c '.rx_pps = (if .generator_seconds > 0 then
+		(.kernel_syncookies_sent / .generator_seconds | round) else null end) |
+		.rx_pps_source = "nstat TcpExtSyncookiesSent / s"' <<<"${FLOOD_JSON[$1]}")
+}
+post_synproxy() {
+	FLOOD_JSON[$1]=$(jq -c '.rx_pps = (if .generator_seconds > 0 then
+		(.synproxy_syn_received / .generator_seconds | round) else null end) |
+		.rx_pps_source = "/proc/net/stat/synproxy syn_received / s"' <<<"${FLOOD_JSON[$1]}")
+}
+
+# synguard --mode protect for one flood (NAME, [RATE]), its answered rate
+# from its exit summaries.
+sg_flood() {
+	if sg_start --mode protect --ports $PORT --json -q; then
+		napi_pin sgb_srv sgbs0 $RX_CPU
+		flood_run "$@"
+		sg_stop
+		FLOOD_JSON[$1]=$(jq -c --slurpfile s <(jq -c 'select(.type=="cookie_summary" or .type=="summary")' "$TMPD/sg.out") \
+			'. + {cookies_sent: ([$s[] | select(.type=="cookie_summary") | .sent] | add),
+			      cookies_validated: ([$s[] | select(.type=="cookie_summary") | .validated] | add)} |
+			 .rx_pps = (if .generator_seconds > 0 and .cookies_sent then (.cookies_sent / .generator_seconds | round) else null end) |
+			 .rx_pps_source = "synguard cookie_summary sent (SYN-ACKs sent with XDP_TX) / s"' \
+			<<<"${FLOOD_JSON[$1]}")
+	else
+		log "flood (c): synguard --mode protect did not start: $(head -c 600 "$TMPD/sg.err")"
+		FLOOD_JSON[$1]=$(jq -n --arg e "$(grep -m1 'synguard:' "$TMPD/sg.err")" \
+			'{offered_pps: null, rx_pps: null, legit_success: null, connect_p50_ms: null,
+			  connect_p99_ms: null, request_p50_ms: null, request_p99_ms: null, note: ("n/a (cookie path not available): " + $e)}')
+	fi
+}
+
+# One flood against each of the three, and one paced.
 flood_once() {
-	local s
+	local s rate
 	# (a) the kernel alone: SYN cookies, XDP_PASS on sgbs0 (the same veth
 	#     NAPI receive path as synguard, so only the SYN handling differs)
 	log "flood (a): kernel alone, tcp_syncookies=1, XDP_PASS on the server veth"
 	topo_setup pass
 	server_start
 	flood_run kernel_syncookies
+	post_kernel kernel_syncookies
+	rate=$(pace_rate kernel_syncookies)
+	if [[ -n $rate ]]; then
+		log "flood (a'): kernel alone, paced at $rate SYN/s"
+		flood_run kernel_syncookies_paced "$rate"
+		post_kernel kernel_syncookies_paced
+	fi
 	server_stop
-	FLOOD_JSON[kernel_syncookies]=$(jq -c '.rx_pps = (if .generator_seconds > 0 then
-		(.kernel_syncookies_sent / .generator_seconds | round) else null end) |
-		.rx_pps_source = "nstat TcpExtSyncookiesSent / s"' <<<"${FLOOD_JSON[kernel_syncookies]}")
 
 	# (b) nftables SYNPROXY (standard rules), XDP_PASS on sgbs0
 	log "flood (b): nftables SYNPROXY"
@@ -430,10 +483,14 @@ flood_once() {
 		die "conntrack sysctls"
 	server_start
 	flood_run nft_synproxy
+	post_synproxy nft_synproxy
+	rate=$(pace_rate nft_synproxy)
+	if [[ -n $rate ]]; then
+		log "flood (b'): nftables SYNPROXY, paced at $rate SYN/s"
+		flood_run nft_synproxy_paced "$rate"
+		post_synproxy nft_synproxy_paced
+	fi
 	server_stop
-	FLOOD_JSON[nft_synproxy]=$(jq -c '.rx_pps = (if .generator_seconds > 0 then
-		(.synproxy_syn_received / .generator_seconds | round) else null end) |
-		.rx_pps_source = "/proc/net/stat/synproxy syn_received / s"' <<<"${FLOOD_JSON[nft_synproxy]}")
 	s=$(jq -r .synproxy_syn_received <<<"${FLOOD_JSON[nft_synproxy]}")
 	((s > 0)) || log "warning: SYNPROXY never engaged (synproxy syn_received = 0)"
 	FLOOD_JSON[nft_synproxy]=$(jq -c --arg r "$(srv nft list ruleset | tr '\n\t' '  ' | tr -s ' ')" \
@@ -443,21 +500,11 @@ flood_once() {
 	log "flood (c): synguard --mode protect --ports $PORT"
 	topo_setup none
 	server_start
-	if sg_start --mode protect --ports $PORT --json -q; then
-		napi_pin sgb_srv sgbs0 $RX_CPU
-		flood_run synguard
-		sg_stop
-		FLOOD_JSON[synguard]=$(jq -c --slurpfile s <(jq -c 'select(.type=="cookie_summary" or .type=="summary")' "$TMPD/sg.out") \
-			'. + {cookies_sent: ([$s[] | select(.type=="cookie_summary") | .sent] | add),
-			      cookies_validated: ([$s[] | select(.type=="cookie_summary") | .validated] | add)} |
-			 .rx_pps = (if .generator_seconds > 0 and .cookies_sent then (.cookies_sent / .generator_seconds | round) else null end) |
-			 .rx_pps_source = "synguard cookie_summary sent (SYN-ACKs sent with XDP_TX) / s"' \
-			<<<"${FLOOD_JSON[synguard]}")
-	else
-		log "flood (c): synguard --mode protect did not start: $(head -c 600 "$TMPD/sg.err")"
-		FLOOD_JSON[synguard]=$(jq -n --arg e "$(grep -m1 'synguard:' "$TMPD/sg.err")" \
-			'{offered_pps: null, rx_pps: null, legit_success: null, connect_p50_ms: null,
-			  connect_p99_ms: null, request_p50_ms: null, request_p99_ms: null, note: ("n/a (cookie path not available): " + $e)}')
+	sg_flood synguard
+	rate=$(pace_rate synguard)
+	if [[ -n $rate ]]; then
+		log "flood (c'): synguard --mode protect, paced at $rate SYN/s"
+		sg_flood synguard_paced "$rate"
 	fi
 	server_stop
 }
@@ -669,13 +716,15 @@ T0=$(date +%s)
 fj() { echo "${FLOOD_JSON[$1]:-null}"; }
 noise=$(printf '%s\n' "${NOISE[@]}" | jq -R . | jq -s 'map(select(. != ""))')
 jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n "$(fj nft_synproxy)" \
-	--argjson s "$(fj synguard)" --argjson ev "$EV_JSON" --argjson mem "$MEM_JSON" --argjson mx "$MX_JSON" \
+	--argjson s "$(fj synguard)" --argjson kp "$(fj kernel_syncookies_paced)" \
+	--argjson np "$(fj nft_synproxy_paced)" --argjson sp "$(fj synguard_paced)" --argjson pace "$PACE" --argjson ev "$EV_JSON" --argjson mem "$MEM_JSON" --argjson mx "$MX_JSON" \
 	--arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	--arg kernel "$(uname -r)" --argjson nproc "$(nproc)" --arg date "$(date -u +%FT%TZ)" \
 	--argjson secs $(($(date +%s) - T0)) --argjson noise "$noise" \
 	--argjson fsecs "$FLOOD_SECS" --argjson legit "$LEGIT" --argjson fruns "$FLOOD_RUNS" --arg gen "$GEN" \
 	'$ns + {
-	  flood: {synguard: $s, kernel_syncookies: $k, nft_synproxy: $n},
+	  flood: {synguard: $s, kernel_syncookies: $k, nft_synproxy: $n,
+		synguard_paced: $sp, kernel_syncookies_paced: $kp, nft_synproxy_paced: $np},
 	  events_per_s: ($ev.run.events_per_s // null), events_lost: ($ev.lost_all_runs // null),
 	  events: $ev,
 	  bytes_per_flow: ($mem.bytes_per_flow // 128),
@@ -683,7 +732,7 @@ jq -n --argjson ns "$NS_JSON" --argjson k "$(fj kernel_syncookies)" --argjson n 
 	  memory: $mem,
 	  metrics_scrape_ms: ($mx.p50_ms // null), metrics: $mx,
 	  machine: {nproc: $nproc, kernel: $kernel, cpu: $cpu},
-	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1,
+	  method: {flood_seconds: $fsecs, legit_connections: $legit, rx_cpu: 0, gen_cpu: 1, paced_fraction: $pace,
 		flood_runs: $fruns, flood_generator: $gen},
 	  noise: $noise, date: $date, bench_seconds: $secs}' >"$OUT/results.json" ||
 	die "could not assemble results.json"
@@ -719,6 +768,9 @@ jq --argjson at "$ATTACH_JSON" '
 	protect_minus_track_established_ns: goal(if $o.protect_established_ns != null and $o.track_established_ns != null
 		then $o.protect_established_ns - $o.track_established_ns else null end; "<="; 10; " ns"),
 	track_established_over_ns: goal($o.track_established_ns; "<="; 60; " ns"),
+	flood_answered_vs_kernel: goal(.ratio.flood_answered_vs_kernel; ">="; 5; "x the kernel cookies per receive core"),
+	legit_success_paced: goal(.flood.synguard_paced.legit_success; ">="; 99;
+		" %, flood paced at \(.method.paced_fraction) of the rate synguard answered"),
 	events_per_s: goal(.events_per_s; ">="; 1000000; " /s, median of \(.events.runs // [] | length) runs"),
 	events_lost: goal(.events_lost; "<="; 0; " in all runs")}} |
   . + {attach_ms: (if $at then {monitor: $at.monitor.median, protect: $at.protect.median} else null end),
@@ -757,8 +809,9 @@ jq -r '
   "",
   "SYN flood on veth (\(.method.flood_seconds) s, \(.method.legit_connections) legitimate connections, generator \(.method.flood_generator // "synflood"), median of \(.method.flood_runs // 1) runs)",
   "  synguard / kernel cookies: answered \(.ratio.flood_answered_vs_kernel|x), CPU ns per SYN \(.ratio.flood_cpu_ns_per_syn_vs_kernel|x); / nft SYNPROXY: answered \(.ratio.flood_answered_vs_synproxy|x), CPU ns per SYN \(.ratio.flood_cpu_ns_per_syn_vs_synproxy|x)",
-  "  config              offered    rx(answered)  rx CPU%  CPU ns/SYN  legit%   connect p50/p99 ms   request p50/p99 ms",
-  (.flood | to_entries[] | "  \(.key | . + "                    " | .[0:18])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.rx_cpu_busy_pct|n)     \(.value.cpu_ns_per_syn|n)       \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)" + (if .value.note then "  " + .value.note else "" end)),
+  "  goals: answered \(.goals.flood_answered_vs_kernel|g); legitimate success \(.goals.legit_success_paced|g)",
+  "  config                    offered    rx(answered)  rx CPU%  CPU ns/SYN  legit%   connect p50/p99 ms   request p50/p99 ms",
+  (.flood | to_entries[] | "  \(.key | . + "                        " | .[0:24])  \(.value.offered_pps|k)    \(.value.rx_pps|k)         \(.value.rx_cpu_busy_pct|n)     \(.value.cpu_ns_per_syn|n)       \(.value.legit_success|n)    \(.value.connect_p50_ms|n)/\(.value.connect_p99_ms|n)          \(.value.request_p50_ms|n)/\(.value.request_p99_ms|n)" + (if .value.note then "  " + .value.note else "" end)),
   "",
   "events/s through --json: \(.events_per_s|n), median of \(.events.runs // [] | length) runs (\([.events.runs[]?.events_per_s] | map(n) | join(", "))); lost \(.events_lost|n) in all; \(.events.run.syns|n) SYNs per run, driven at \(.events.run.drive_pps|n)/s in the median run",
   "  goals: \(.goals.events_per_s|g); lost \(.goals.events_lost|g)",

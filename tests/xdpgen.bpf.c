@@ -17,6 +17,10 @@
  * constant, a bijection, give the source host bits and port, so a 4-tuple
  * hardly repeats within 2^32 frames (the port range is scaled, the source
  * range may be smaller than 16 bits); a mix of that gives the ISN. The counter starts at a random seed (cfg.seed).
+ *
+ * --rate (cfg.gap_ns): a run before the next frame is due returns XDP_DROP
+ * (nothing sent, the page recycled), so the frames leave evenly spaced
+ * however fast the runs go; --count (cfg.max_frames) is enforced here too.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -45,6 +49,23 @@ int xdpgen(struct xdp_md *ctx)
 	if (data + XG_LEN > end) {
 		stats.aborted++;
 		return XDP_ABORTED;
+	}
+	if (stats.made >= cfg.max_frames) {
+		stats.held++;
+		return XDP_DROP;
+	}
+	/* --rate: a frame every gap_ns; a run before its time sends nothing
+	 * (the frame goes back to the pool), so the peer sees an even rate */
+	if (cfg.gap_ns) {
+		__u64 now = bpf_ktime_get_ns(), next = stats.next_ns;
+
+		if (now < next) {
+			stats.held++;
+			return XDP_DROP;
+		}
+		if (next + XG_BURST * cfg.gap_ns < now)
+			next = now - XG_BURST * cfg.gap_ns;
+		stats.next_ns = next + cfg.gap_ns;
 	}
 #pragma clang loop unroll(full)
 	for (int i = 0; i < XG_LEN / 8; i++)

@@ -23,12 +23,20 @@ struct xg_cfg {
 	__u32 sport_lo;		/* source ports sport_lo .. sport_lo + sport_span - 1 */
 	__u32 sport_span;
 	__u64 seed;		/* the frame counter's start */
+	__u64 gap_ns;		/* --rate: 1e9 / PPS between frames (0: as fast as it goes) */
+	__u64 max_frames;	/* --count: frames sent at most */
 };
+
+/* --rate: after a stall (the generator preempted), at most this many
+ * frames owed are sent back to back */
+#define XG_BURST 64
 
 /* its .bss: frames made, frames too short for the SYN (never expected) */
 struct xg_stats {
 	__u64 made;
 	__u64 aborted;
+	__u64 held;		/* runs that sent nothing: not yet time (--rate), or --count reached */
+	__u64 next_ns;		/* --rate: when the next frame is due */
 };
 
 #endif /* SG_XDPGEN_H */

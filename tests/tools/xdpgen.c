@@ -64,6 +64,7 @@
 #define MAX_COUNT	1000000000ULL
 #define MAX_DURATION	600.0
 #define MAX_REPEAT	(1U << 24)
+#define MAX_RATE	100000000ull	/* --rate: frames per second at most */
 #define MAX_BATCH	256	/* the kernel's limit for live frames */
 #define EXIT_REFUSE	2
 #define TOOL_NAME	"xdpgen"
@@ -106,6 +107,8 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "      --src-mac MAC      source MAC (default: IFACE's)\n"
+"      --rate PPS         frames per second, evenly spaced (default: as fast\n"
+"                         as the kernel makes them)\n"
 "      --sport-range LO-HI  source ports (default 1024-65535)\n"
 "      --repeat N         frames per BPF_PROG_TEST_RUN call at most\n"
 "                         (default 1048576; fewer near the end)\n"
@@ -243,9 +246,23 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Frames the program has sent so far (its .bss), or 0. */
+static uint64_t made_so_far(struct bpf_object *obj)
+{
+	struct xg_stats st = {};
+	struct bpf_map *m;
+	__u32 zero = 0;
+
+	bpf_object__for_each_map(m, obj)
+		if (bpf_map__is_internal(m) && strstr(bpf_map__name(m), ".bss") &&
+		    bpf_map__value_size(m) == sizeof(st) && !bpf_map_lookup_elem(bpf_map__fd(m), &zero, &st))
+			return st.made;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum { O_DST = 256, O_DPORT, O_SRC, O_DMAC, O_SMAC, O_SPORT, O_REPEAT, O_OBJ };
+	enum { O_DST = 256, O_DPORT, O_SRC, O_DMAC, O_SMAC, O_SPORT, O_REPEAT, O_OBJ, O_RATE };
 	static const struct option lo[] = {
 		{ "iface", required_argument, 0, 'i' },
 		{ "dst", required_argument, 0, O_DST },
@@ -257,6 +274,7 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, 0, 'd' },
 		{ "sport-range", required_argument, 0, O_SPORT },
 		{ "repeat", required_argument, 0, O_REPEAT },
+		{ "rate", required_argument, 0, O_RATE },
 		{ "batch", required_argument, 0, 'b' },
 		{ "obj", required_argument, 0, O_OBJ },
 		{ "help", no_argument, 0, 'h' },
@@ -266,7 +284,7 @@ int main(int argc, char **argv)
 		   *count = NULL, *duration = NULL, *obj_path = NULL;
 	uint8_t dst_mac[6], src_mac[6], if_mac[6];
 	int have_smac = 0, have_ifmac = 0, opt, ifindex, prog_fd, rc = 0;
-	uint64_t v, n_count, repeat = 1U << 20, batch = 64, sent = 0, calls = 0, errors = 0;
+	uint64_t v, n_count, repeat = 1U << 20, batch = 64, sent = 0, calls = 0, errors = 0, rate = 0;
 	uint16_t sport_lo = 1024, sport_hi = 65535, port;
 	uint32_t dst4, net;
 	unsigned int plen;
@@ -319,6 +337,10 @@ int main(int argc, char **argv)
 				BAD_ARG("bad --batch '%s' (1-%d)", optarg, MAX_BATCH);
 			break;
 		case O_OBJ: obj_path = optarg; break;
+		case O_RATE:
+			if (parse_u64(optarg, 1, MAX_RATE, &rate))
+				BAD_ARG("bad --rate '%s' (1-%llu)", optarg, (unsigned long long)MAX_RATE);
+			break;
 		default:
 			fprintf(stderr, "(see xdpgen --help)\n");
 			return EXIT_REFUSE;
@@ -405,6 +427,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	build_cfg(cfg, dst_mac, src_mac, dst4, port, net, plen, sport_lo, sport_hi);
+	cfg->gap_ns = rate ? 1000000000ull / rate : 0;
+	cfg->max_frames = n_count;
 	if (getrandom(&cfg->seed, sizeof(cfg->seed), 0) != sizeof(cfg->seed))
 		cfg->seed = (uint64_t)time(NULL) * 2654435761u;
 	if (bpf_object__load(obj) || !(prog = bpf_object__find_program_by_name(obj, "xdpgen"))) {
@@ -428,10 +452,12 @@ int main(int argc, char **argv)
 
 	t0 = now_s();
 	deadline = t0 + secs;
-	while (!g_stop && sent < n_count) {
+	/* (sent: runs of the program; all frames, unless --rate holds some:
+	 * the program then stops at --count by itself) */
+	while (!g_stop && (rate || sent < n_count) && !(rate && made_so_far(obj) >= n_count)) {
 		struct xdp_md md = { .data = 0, .data_end = XG_LEN, .ingress_ifindex = ifindex };
 		double t = now_s(), left = deadline - t;
-		__u32 r = n_count - sent < repeat ? (__u32)(n_count - sent) : (__u32)repeat;
+		__u32 r = !rate && n_count - sent < repeat ? (__u32)(n_count - sent) : (__u32)repeat;
 
 		if (left <= 0)
 			break;
@@ -476,11 +502,12 @@ int main(int argc, char **argv)
 			if (st.aborted)
 				fprintf(stderr, "xdpgen: %llu frames aborted\n",
 					(unsigned long long)st.aborted);
-			if (st.made != sent)
-				fprintf(stderr, "xdpgen: the program made %llu frames, %llu expected\n",
-					(unsigned long long)st.made, (unsigned long long)sent);
+			if (st.made + st.held + st.aborted != sent || (!rate && st.held))
+				fprintf(stderr, "xdpgen: the program made %llu frames and held %llu, %llu expected\n",
+					(unsigned long long)st.made, (unsigned long long)st.held,
+					(unsigned long long)sent);
 			errors += st.aborted;
-			sent = st.made - st.aborted;
+			sent = st.made;
 		}
 	}
 	printf("{\"sent\":%llu,\"seconds\":%.3f,\"pps\":%.0f,\"errors\":%llu,\"calls\":%llu,"
