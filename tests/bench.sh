@@ -445,22 +445,29 @@ sg_flood() {
 	fi
 }
 
+kernel_flood() { flood_run "$@"; post_kernel "$1"; }
+synproxy_flood() { flood_run "$@"; post_synproxy "$1"; }
+
+# flood_both NAME RUN WHAT: RUN NAME (a flood at full offer and its answered
+# rate), then RUN NAME_paced RATE at $PACE of that rate.
+flood_both() {
+	local rate
+	"$2" "$1"
+	rate=$(pace_rate "$1")
+	[[ -n $rate ]] || return 0
+	log "flood: $3, paced at $rate SYN/s"
+	"$2" "$1_paced" "$rate"
+}
+
 # One flood against each of the three, and one paced.
 flood_once() {
-	local s rate
+	local s
 	# (a) the kernel alone: SYN cookies, XDP_PASS on sgbs0 (the same veth
 	#     NAPI receive path as synguard, so only the SYN handling differs)
 	log "flood (a): kernel alone, tcp_syncookies=1, XDP_PASS on the server veth"
 	topo_setup pass
 	server_start
-	flood_run kernel_syncookies
-	post_kernel kernel_syncookies
-	rate=$(pace_rate kernel_syncookies)
-	if [[ -n $rate ]]; then
-		log "flood (a'): kernel alone, paced at $rate SYN/s"
-		flood_run kernel_syncookies_paced "$rate"
-		post_kernel kernel_syncookies_paced
-	fi
+	flood_both kernel_syncookies kernel_flood "kernel alone"
 	server_stop
 
 	# (b) nftables SYNPROXY (standard rules), XDP_PASS on sgbs0
@@ -482,14 +489,7 @@ flood_once() {
 	srv sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 net.ipv4.tcp_syncookies=1 >/dev/null ||
 		die "conntrack sysctls"
 	server_start
-	flood_run nft_synproxy
-	post_synproxy nft_synproxy
-	rate=$(pace_rate nft_synproxy)
-	if [[ -n $rate ]]; then
-		log "flood (b'): nftables SYNPROXY, paced at $rate SYN/s"
-		flood_run nft_synproxy_paced "$rate"
-		post_synproxy nft_synproxy_paced
-	fi
+	flood_both nft_synproxy synproxy_flood "nftables SYNPROXY"
 	server_stop
 	s=$(jq -r .synproxy_syn_received <<<"${FLOOD_JSON[nft_synproxy]}")
 	((s > 0)) || log "warning: SYNPROXY never engaged (synproxy syn_received = 0)"
@@ -500,12 +500,7 @@ flood_once() {
 	log "flood (c): synguard --mode protect --ports $PORT"
 	topo_setup none
 	server_start
-	sg_flood synguard
-	rate=$(pace_rate synguard)
-	if [[ -n $rate ]]; then
-		log "flood (c'): synguard --mode protect, paced at $rate SYN/s"
-		sg_flood synguard_paced "$rate"
-	fi
+	flood_both synguard sg_flood "synguard --mode protect"
 	server_stop
 }
 
