@@ -179,6 +179,17 @@ static struct rng rstream(__u64 seed, __u64 a, __u64 b, __u64 c)
 	return r;
 }
 
+/* The clock the programs make and check cookies with (bpf_ktime_get_coarse_ns():
+ * up to a tick behind CLOCK_MONOTONIC; a cookie made by the fine clock in the
+ * last tick of a window is one window ahead of theirs). */
+static __u64 coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 static __u64 mono_ns(void)
 {
 	struct timespec ts;
@@ -838,7 +849,7 @@ static int cookie_valid(struct fz *z, const struct h_frame *r, __u32 *mss_idx)
 
 	map_secrets(z, &sec);
 	cookie_in_of(r, &in, r->seq - 1);
-	if (sg_cookie_check(sg_cookie_mac, sec.key, &in, r->ack - 1, mono_ns(), &idx) != SG_COOKIE_OK)
+	if (sg_cookie_check(sg_cookie_mac, sec.key, &in, r->ack - 1, coarse_ns(), &idx) != SG_COOKIE_OK)
 		return 0;
 	if (mss_idx)
 		*mss_idx = idx;
@@ -1472,7 +1483,7 @@ static __u32 gen_frame(struct fz *z, struct rng *r, __u8 *f, struct gen_info *gi
 	case K_COOKIE_ACK: {
 		struct sg_cookie_in in = { .sport = sport, .dport = dport, .family = family };
 		__u32 isn = (__u32)rnext(r), slot = rchance(r, 80) ? z->sec.cur & 1 : (z->sec.cur & 1) ^ 1;
-		__u64 now = mono_ns();
+		__u64 now = coarse_ns();	/* (the programs' clock) */
 
 		memcpy(in.saddr, saddr, family == 6 ? 16 : 4);
 		memcpy(in.daddr, daddr, family == 6 ? 16 : 4);
