@@ -79,7 +79,6 @@ static __noinline int sg_syn_limited(const struct sg_pkt *p)
 		 * more pass, never fewer) */
 		v->win = win;
 		v->syns = 1;
-		v->drops = 0;
 		return 0;
 	}
 	/* (the add's own result needs BPF v3 atomics: read back instead) */
@@ -87,7 +86,6 @@ static __noinline int sg_syn_limited(const struct sg_pkt *p)
 	n = *(volatile __u32 *)&v->syns;
 	if (n <= sg_cfg.syn_limit)
 		return 0;
-	__sync_fetch_and_add(&v->drops, 1);
 	__sync_fetch_and_add(&v->total_drops, 1);
 	return 1;
 }

@@ -150,8 +150,9 @@ struct sg_src_key {
 struct sg_limit_val {
 	__u64 win;		/* the second these counts are of (ktime / 1e9) */
 	__u32 syns;		/* SYNs this second, passed or dropped */
-	__u32 drops;		/* of which dropped */
-	__u64 total_drops;	/* dropped since the entry was made */
+	__u32 pad;
+	__u64 total_drops;	/* dropped since the entry was made (the stats
+				 * lines name what it grew by since the last) */
 };
 
 /* --synack-cap (sg_cap, two rows of SG_CAP_SLOTS): one slot's second. */
@@ -219,7 +220,7 @@ struct sg_event {
 				};
 			};
 			__u8 closer;		/* SG_CLOSER_*: who closed first, how */
-			__u8 twin;		/* 1: the other side too (sg_event_twin()) */
+			__u8 twin;		/* 1: the other side too (sg_event_split()) */
 			__u8 twin_from;		/* its state before */
 			__u8 pad_state;
 			__u32 pkts[2];		/* segments sent by client, server */

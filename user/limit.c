@@ -76,19 +76,19 @@ static __u64 since_last(const struct sg_limit_hist *h, const struct sg_src_key *
 	return was && was->drops <= total ? total - was->drops : total;
 }
 
-static int remember(struct sg_limited **v, size_t *n, size_t *cap, const struct sg_src_key *k, __u64 total)
+static int remember(struct sg_limit_hist *h, const struct sg_src_key *k, __u64 total)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct sg_limited *nv = realloc(*v, nc * sizeof(*nv));
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 64;
+		struct sg_limited *nv = realloc(h->seen, nc * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
-		*v = nv;
-		*cap = nc;
+		h->seen = nv;
+		h->cap = nc;
 	}
-	(*v)[*n].key = *k;
-	(*v)[(*n)++].drops = total;
+	h->seen[h->n].key = *k;
+	h->seen[h->n++].drops = total;
 	return 0;
 }
 
@@ -97,8 +97,7 @@ int sg_limit_top(int map_fd, struct sg_limit_hist *since, struct sg_limited *top
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	struct sg_src_key *keys = calloc(BATCH, sizeof(*keys));
 	struct sg_limit_val *vals = calloc(BATCH, sizeof(*vals));
-	struct sg_limited *now = NULL;
-	size_t nnow = 0, capnow = 0;
+	struct sg_limit_hist now = {};	/* this scan's totals: since's next */
 	__u32 in = 0, out = 0, cnt;
 	bool first = true;
 	int n = 0, err = 0;
@@ -122,7 +121,7 @@ int sg_limit_top(int map_fd, struct sg_limit_hist *since, struct sg_limited *top
 			d = since ? since_last(since, &keys[i], vals[i].total_drops) : vals[i].total_drops;
 			if (d)
 				top_insert(top, &n, max, &keys[i], d);
-			if (since && remember(&now, &nnow, &capnow, &keys[i], vals[i].total_drops)) {
+			if (since && remember(&now, &keys[i], vals[i].total_drops)) {
 				err = -ENOMEM;
 				break;
 			}
@@ -139,13 +138,11 @@ int sg_limit_top(int map_fd, struct sg_limit_hist *since, struct sg_limited *top
 	free(keys);
 	free(vals);
 	if (since && !err) {
-		qsort(now, nnow, sizeof(*now), key_cmp);
+		qsort(now.seen, now.n, sizeof(*now.seen), key_cmp);
 		free(since->seen);
-		since->seen = now;
-		since->n = nnow;
-		since->cap = capnow;
+		*since = now;
 	} else {
-		free(now);
+		free(now.seen);
 	}
 	return err ? err : n;
 }

@@ -158,15 +158,14 @@ static void *sweeper_main(void *arg)
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct sg_event a, b;
+	int n;
 
 	if (len < sizeof(struct sg_event))
 		return 0;
-	if (sg_event_split(data, &a, &b) == 2) {	/* (a twin record: two transitions) */
-		sg_out_event(ctx, &a);
+	n = sg_event_split(data, &a, &b);	/* (a twin record: two transitions) */
+	sg_out_event(ctx, &a);
+	if (n == 2)
 		sg_out_event(ctx, &b);
-	} else {
-		sg_out_event(ctx, data);
-	}
 	return 0;
 }
 

@@ -97,8 +97,7 @@ static __u32 synack_tsval(const __u8 *f, __u32 len)
 	return 0;
 }
 
-/* NULL if r is a correct SYN-ACK to a SYN with ISN isn. */
-static const char *bad_synack(const struct h_run *r, __u32 isn)
+const char *anchor_bad_synack(const struct h_run *r, __u32 isn)
 {
 	const __u8 *f = r->out;
 	__u32 t;
@@ -146,7 +145,7 @@ static int handshake_ack(struct anchor *a, const char *saddr, __u16 sport, __u32
 	};
 	int n = h_build(&p, b, sizeof(b));
 
-	if (h_run_xdp(a->prog_fd, b, n, hr) || bad_synack(hr, isn))
+	if (h_run_xdp(a->prog_fd, b, n, hr) || anchor_bad_synack(hr, isn))
 		return -1;
 	return build_ack(saddr, sport, isn, get_be32(hr->out + tcp_off(hr->out) + 4) + 1, tsval,
 			 synack_tsval(hr->out, hr->out_len), ack);
@@ -224,12 +223,12 @@ int anchor_open(struct anchor *a, const char *path, int port,
 		fail(a, "BPF_PROG_TEST_RUN failed: %s", strerror(errno));
 		goto out;
 	}
-	if ((e = bad_synack(hr, get_be32(syn4 + tcp_off(syn4) + 4)))) {
+	if ((e = anchor_bad_synack(hr, get_be32(syn4 + tcp_off(syn4) + 4)))) {
 		fail(a, "IPv4 SYN: %s", e);
 		goto out;
 	}
 	if (h_run_xdp(a->prog_fd, syn6, len6, hr) ||
-	    (e = bad_synack(hr, get_be32(syn6 + tcp_off(syn6) + 4)))) {
+	    (e = anchor_bad_synack(hr, get_be32(syn6 + tcp_off(syn6) + 4)))) {
 		fail(a, "IPv6 SYN: %s", e ? e : "BPF_PROG_TEST_RUN failed");
 		goto out;
 	}

@@ -43,4 +43,10 @@ int anchor_acks(struct anchor *a, int round, int n, __u8 *buf, size_t stride, __
 
 void anchor_close(struct anchor *a);
 
+struct h_run;
+/* NULL if r is a correct SYN-ACK (XDP_TX, flags, ack = ISN + 1, both
+ * checksums) to a SYN with ISN isn; else what is wrong. bench_ns checks
+ * synguard's answers with it too. */
+const char *anchor_bad_synack(const struct h_run *r, __u32 isn);
+
 #endif /* SG_BENCH_ANCHOR_H */

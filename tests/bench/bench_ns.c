@@ -273,26 +273,6 @@ static void syn_frames(struct frames *f, int family, __u32 isn)
 	}
 }
 
-/* Verify a SYN-ACK answer to a SYN with ISN isn. */
-static const char *check_synack(const struct h_run *r, __u32 isn)
-{
-	const __u8 *f = r->out;
-	__u32 t;
-
-	if (r->retval != XDP_TX)
-		return "verdict is not XDP_TX";
-	t = tcp_off(f);
-	if (r->out_len < t + 20)
-		return "output too short";
-	if ((f[t + 13] & 0x3f) != (SG_TCP_SYN | SG_TCP_ACK))
-		return "output is not a SYN-ACK";
-	if (get_be32(f + t + 8) != isn + 1)
-		return "SYN-ACK ack != ISN + 1";
-	if (h_verify_csums(f, r->out_len))
-		return "SYN-ACK checksum wrong";
-	return NULL;
-}
-
 /* ---- protect-mode setup (what user/cookie.c does, for a test run) ---- */
 
 /*
@@ -735,12 +715,12 @@ int main(int argc, char **argv)
 		const char *err;
 		__u32 tsv = 0;
 
-		if (h_run_xdp(xdp_p, f_syn4.buf, f_syn4.len[0], hr) || (err = check_synack(hr, isn_base))) {
+		if (h_run_xdp(xdp_p, f_syn4.buf, f_syn4.len[0], hr) || (err = anchor_bad_synack(hr, isn_base))) {
 			protect_why = "n/a (cookie path not available: the IPv4 SYN is not answered "
 				      "with a valid SYN-ACK)";
 			fprintf(stderr, "bench_ns: protect IPv4 SYN: %s (retval %u)\n",
 				h_run_xdp(xdp_p, f_syn4.buf, f_syn4.len[0], hr) ? "run failed" :
-				check_synack(hr, isn_base), hr->retval);
+				anchor_bad_synack(hr, isn_base), hr->retval);
 			have_protect = 0;
 		} else {
 			synack_tsval(hr->out, hr->out_len, &tsv);
@@ -758,9 +738,9 @@ int main(int argc, char **argv)
 			}
 		}
 		if (have_protect && (h_run_xdp(xdp_p, f_syn6.buf, f_syn6.len[0], hr) ||
-				     check_synack(hr, isn_base))) {
+				     anchor_bad_synack(hr, isn_base))) {
 			fprintf(stderr, "bench_ns: protect IPv6 SYN: %s (retval %u)\n",
-				check_synack(hr, isn_base) ?: "?", hr->retval);
+				anchor_bad_synack(hr, isn_base) ?: "?", hr->retval);
 			r_syn6.why = "n/a (IPv6 SYN not answered with a valid SYN-ACK)";
 		}
 	}

@@ -383,17 +383,16 @@ static void check_event(struct fz *z, const struct sg_event *e, size_t len)
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct sg_event a, b;
+	int n;
 
 	if (len < sizeof(a)) {
 		check_event(ctx, data, len);
 		return 0;
 	}
-	if (sg_event_split(data, &a, &b) == 2) {
-		check_event(ctx, &a, len);
+	n = sg_event_split(data, &a, &b);
+	check_event(ctx, &a, len);
+	if (n == 2)
 		check_event(ctx, &b, len);
-	} else {
-		check_event(ctx, &a, len);
-	}
 	return 0;
 }
 

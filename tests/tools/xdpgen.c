@@ -246,18 +246,26 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Frames the program has sent so far (its .bss), or 0. */
-static uint64_t made_so_far(struct bpf_object *obj)
+/* What the program counted (its .bss): 0, or -1 if unreadable. */
+static int read_stats(struct bpf_object *obj, struct xg_stats *st)
 {
-	struct xg_stats st = {};
-	struct bpf_map *m;
+	struct bpf_map *m, *bss = NULL;
 	__u32 zero = 0;
 
 	bpf_object__for_each_map(m, obj)
-		if (bpf_map__is_internal(m) && strstr(bpf_map__name(m), ".bss") &&
-		    bpf_map__value_size(m) == sizeof(st) && !bpf_map_lookup_elem(bpf_map__fd(m), &zero, &st))
-			return st.made;
-	return 0;
+		if (bpf_map__is_internal(m) && strstr(bpf_map__name(m), ".bss"))
+			bss = m;
+	if (!bss || bpf_map__value_size(bss) != sizeof(*st))
+		return -1;
+	return bpf_map_lookup_elem(bpf_map__fd(bss), &zero, st) ? -1 : 0;
+}
+
+/* Frames the program has sent so far, or 0. */
+static uint64_t made_so_far(struct bpf_object *obj)
+{
+	struct xg_stats st = {};
+
+	return read_stats(obj, &st) ? 0 : st.made;
 }
 
 int main(int argc, char **argv)
@@ -488,14 +496,8 @@ int main(int argc, char **argv)
 		/* what the program counted: frames made, frames aborted (too short
 		 * for the SYN: never expected) */
 		struct xg_stats st = {};
-		struct bpf_map *bss = NULL;
-		__u32 zero = 0;
 
-		bpf_object__for_each_map(m, obj)
-			if (bpf_map__is_internal(m) && strstr(bpf_map__name(m), ".bss"))
-				bss = m;
-		if (!bss || bpf_map__value_size(bss) != sizeof(st) ||
-		    bpf_map_lookup_elem(bpf_map__fd(bss), &zero, &st)) {
+		if (read_stats(obj, &st)) {
 			fprintf(stderr, "xdpgen: cannot read the program's counters\n");
 			rc = 1;
 		} else {
