@@ -372,6 +372,47 @@ struct {
 	__type(value, struct sg_track_work);
 } sg_track_work SEC(".maps");
 
+/*
+ * The coarse clock, read at most once per tick per CPU (sg_tick_ns()):
+ * bpf_jiffies64() is inlined by the verifier into one load, while
+ * bpf_ktime_get_coarse_ns() is a call (about 15-30 ns where returns are
+ * mitigated, SRSO on AMD). Only for timers that a tick or two does not
+ * move (a steady segment's idle time), never for cookies.
+ */
+struct sg_tick_clock {
+	__u64 jiffies;		/* bpf_jiffies64() when ns was read */
+	__u64 ns;		/* bpf_ktime_get_coarse_ns() then */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_tick_clock);
+} sg_tick_clock SEC(".maps");
+
+/*
+ * The coarse clock as of this tick: the first read in a tick calls the
+ * helper, the others reuse its value. A read in the instant between the
+ * tick's jiffies update and its timekeeping update keeps the previous
+ * tick's time for this one: the value lags the fine clock by at most two
+ * ticks (8 ms at HZ=250), as against one for the helper itself.
+ */
+static __always_inline __u64 sg_tick_ns(void)
+{
+	__u32 zero = 0;
+	struct sg_tick_clock *t = bpf_map_lookup_elem(&sg_tick_clock, &zero);
+	__u64 j = bpf_jiffies64();
+
+	if (!t)
+		return bpf_ktime_get_coarse_ns();
+	if (t->jiffies != j) {
+		t->ns = bpf_ktime_get_coarse_ns();
+		t->jiffies = j;
+	}
+	return t->ns;
+}
+
 /* ---- counter helpers ---- */
 
 static __always_inline struct sg_counters *sg_cnt(void)

@@ -1177,6 +1177,46 @@ static void sc_padding(void)
 
 /* ---- per-packet cost ------------------------------------------------------ */
 
+/*
+ * The established path's idle clock (bpf/sg_maps.h, sg_tick_ns()): read
+ * once per tick per CPU and reused within it. A steady segment after a
+ * pause must move the flow's last_ms to its own time, not keep an older
+ * tick's: at most two ticks (20 ms at HZ=100) behind CLOCK_MONOTONIC.
+ */
+static void sc_idle_clock(void)
+{
+	struct timespec pause = { 0, 150 * 1000000 };
+	__u32 c = 1000, s = 5000;
+	struct sg_flow v;
+	int ok = 1;
+
+	printf(" idle clock of steady segments\n");
+	if (open_skel(NULL, NULL))
+		return;
+	handshake(&F4, c, s);
+	c++;
+	s++;
+	for (int i = 0; i < 3; i++) {
+		__u64 before, after, seen;
+
+		nanosleep(&pause, NULL);
+		before = now_mono();
+		C(&F4, fA | fP, c, s, 100);
+		after = now_mono();
+		c += 100;
+		if (get_flow(&F4, &v) != IN_FLOWS) {
+			ok = 0;
+			break;
+		}
+		seen = v.start_ns + v.last_ms * 1000000ull;
+		CHECK(seen + 25000000ull >= before && seen <= after,
+		      "pause %d: last_ms %u puts the segment at %lld ms from the call (within 25 ms before it)",
+		      i + 1, v.last_ms, ((long long)seen - (long long)before) / 1000000);
+	}
+	CHECK(ok && v.pkts[SG_SIDE_CLIENT] == 5, "the flow (in sg_flows) counted the steady segments");
+	end_scenario("idle clock");
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
@@ -1270,6 +1310,7 @@ void test_track(void)
 	sc_halfopen_full();
 	sc_move_busy();
 	sc_padding();
+	sc_idle_clock();
 	bench();
 
 	if (pinned)
