@@ -28,10 +28,6 @@ struct sg_vlan_hdr {
 };
 
 struct sg_pkt {
-	struct ethhdr *eth;
-	struct iphdr *ip4;		/* NULL for IPv6 */
-	struct ipv6hdr *ip6;		/* NULL for IPv4 */
-	struct tcphdr *tcp;
 	__u32 saddr[4];			/* network order, IPv4 in [0] */
 	__u32 daddr[4];
 	__u16 sport;			/* host order */
@@ -47,6 +43,8 @@ struct sg_pkt {
 	__u8 flags;			/* TCP flag byte */
 	__u8 vlans;
 	__u8 tfo;			/* a SYN's Fast Open option (set by the XDP program) */
+	__u64 now;			/* bpf_ktime_get_ns() if a path read it already, else 0
+					 * (the cookie ACK: one read for the check and the tracker) */
 };
 
 static __always_inline __u8 sg_tcp_flags(const struct tcphdr *tcp)
@@ -80,12 +78,9 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struc
 
 	if ((void *)(eth + 1) > data_end)
 		return SG_P_MALFORMED;
-	p->eth = eth;
 	p->vlans = 0;
 	p->tfo = 0;
-	p->ip4 = NULL;
-	p->ip6 = NULL;
-	p->tcp = NULL;
+	p->now = 0;
 	p->family = 0;		/* (SG_P_OTHER: 0 unless IPv4 or IPv6) */
 	proto = bpf_ntohs(eth->h_proto);
 
@@ -127,7 +122,6 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struc
 		/* Fragments: only an unfragmented datagram has a TCP header we trust. */
 		if (ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
 			return SG_P_OTHER;
-		p->ip4 = ip;
 		off += ihl;
 		if (tot < ihl + sizeof(struct tcphdr))
 			return SG_P_MALFORMED;
@@ -140,7 +134,6 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struc
 			return SG_P_MALFORMED;
 		if (ip6->version != 6)
 			return SG_P_MALFORMED;
-		p->ip6 = ip6;
 		p->family = 6;
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
@@ -187,7 +180,6 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 len, struc
 			return SG_P_MALFORMED;
 		if ((void *)tcp + hlen > data_end)
 			return SG_P_MALFORMED;
-		p->tcp = tcp;
 		p->l4_off = off;
 		p->tcp_hlen = hlen;
 		p->payload_len -= hlen;

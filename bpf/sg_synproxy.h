@@ -761,9 +761,12 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		return SG_SP_CONTINUE;
 	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
-	/* (coarse time, as the SYN path's: ~45 ns less than the fine clock) */
-	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, bpf_ktime_get_coarse_ns() + sec->clock_off_ns,
-			    &mss_idx);
+	/* The fine clock, read once for the check and the tracker (p->now:
+	 * the flow's start and its events' time). The SYN path makes
+	 * cookies with the coarse clock, never ahead of this one: a cookie
+	 * is as old here as it is, or a tick older, never younger. */
+	p->now = bpf_ktime_get_ns();
+	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, p->now + sec->clock_off_ns, &mss_idx);
 
 	if (r == SG_COOKIE_OK) {
 		struct sg_cookie_meta m = { .magic = SG_META_MAGIC };
