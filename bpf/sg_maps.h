@@ -95,7 +95,16 @@ struct {
 	__type(value, struct sg_port_cfg);
 } sg_ck_ports SEC(".maps");
 
-/* Per-CPU cookie counts by destination port (summaries, --mode auto). */
+/* Per-CPU cookie counts by destination port (summaries, --mode auto,
+ * /metrics): the slots, and the hash that lists the ports and counts those
+ * whose slot another port holds (include/sg_cookie.h, struct sg_port_slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_CK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sg_port_slot);
+} sg_ck_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);

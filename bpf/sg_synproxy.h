@@ -71,13 +71,27 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 #define SG_CTX(ctx, field) ({ struct xdp_md *c_ = (ctx); SG_BARRIER_VAR(c_); \
 			       (void *)(long)c_->field; })
 
+/* This CPU's counts for a port: its slot, or its sg_ck_stats entry when
+ * another port holds the slot (include/sg_cookie.h). NULL: no room. */
 static __always_inline struct sg_port_stats *sg_ck_port_stats(__u32 port)
 {
-	struct sg_port_stats *s = bpf_map_lookup_elem(&sg_ck_stats, &port);
+	__u32 i = port & (SG_CK_SLOTS - 1);
+	struct sg_port_slot *sl = bpf_map_lookup_elem(&sg_ck_slots, &i);
+	struct sg_port_stats zero = {}, *s;
+	int err;
 
+	if (sl && sl->tag == port + 1)
+		return &sl->s;
+	if (sl && !sl->tag) {
+		/* the port's entry first: readers find the slot through it */
+		err = bpf_map_update_elem(&sg_ck_stats, &port, &zero, BPF_NOEXIST);
+		if (!err || err == -EEXIST) {
+			sl->tag = port + 1;
+			return &sl->s;
+		}
+	}
+	s = bpf_map_lookup_elem(&sg_ck_stats, &port);
 	if (!s) {
-		struct sg_port_stats zero = {};
-
 		bpf_map_update_elem(&sg_ck_stats, &port, &zero, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&sg_ck_stats, &port);
 	}

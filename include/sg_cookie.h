@@ -483,13 +483,32 @@ struct sg_port_cfg {
 	__u32 pad;
 };
 
-/* sg_ck_stats (per-CPU hash keyed by __u32 port): cumulative counts for
- * the per-second SG_EV_COOKIE summaries and --mode auto. */
+/* Cumulative per-port cookie counts for the per-second SG_EV_COOKIE
+ * summaries, --mode auto and /metrics. */
 struct sg_port_stats {
 	__u64 syns;		/* SYNs to the port (protected, listener present) */
 	__u64 sent;		/* SYN-ACKs with a cookie */
 	__u64 valid;		/* ACKs with a valid cookie */
 	__u64 rejected;		/* ACKs with a bad cookie, no socket: dropped */
+};
+
+/*
+ * Where they are counted. sg_ck_slots, a per-CPU array, direct-mapped by
+ * port & (SG_CK_SLOTS - 1): on each CPU a slot counts the first port that
+ * came to it (tag = port + 1, 0 = free), with no hash and no call (a
+ * per-CPU hash lookup cost about 30 ns per SYN and per cookie ACK). A
+ * port whose slot another port holds on that CPU is counted in sg_ck_stats
+ * (per-CPU hash keyed by __u32 port) instead. sg_ck_stats also lists every
+ * port counted: its entry, zero or not, is made before a port takes a
+ * slot. A port's totals: its sg_ck_stats entry plus, on each CPU, its slot
+ * if the tag is its own (user/cookie.c, sg_port_stats_sum()).
+ */
+#define SG_CK_SLOTS		1024
+
+struct sg_port_slot {
+	__u32 tag;		/* port + 1; 0: free */
+	__u32 pad;
+	struct sg_port_stats s;
 };
 
 /* XDP -> TC metadata (bpf_xdp_adjust_meta) for a validated cookie ACK. */

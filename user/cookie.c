@@ -327,21 +327,41 @@ bool sg_cookies_port_on(const struct sg_cookies *c, __u16 port)
 	return c && (c->cfg.mode == SG_MODE_PROTECT || __atomic_load_n(&c->ports[port].on, __ATOMIC_RELAXED));
 }
 
+static void stats_add(struct sg_port_stats *t, const struct sg_port_stats *v)
+{
+	t->syns += v->syns;
+	t->sent += v->sent;
+	t->valid += v->valid;
+	t->rejected += v->rejected;
+}
+
+int sg_port_stats_sum(int stats_fd, int slots_fd, int ncpu, __u32 port, struct sg_port_stats *out)
+{
+	int n = ncpu > 0 ? ncpu : 1;
+	struct sg_port_stats v[n];
+	struct sg_port_slot sl[n];
+	__u32 i = port & (SG_CK_SLOTS - 1);
+
+	memset(out, 0, sizeof(*out));
+	/* the entry first: the programs make it before a slot's tag */
+	if (bpf_map_lookup_elem(stats_fd, &port, v))
+		return -errno;
+	for (int c = 0; c < n; c++)
+		stats_add(out, &v[c]);
+	if (slots_fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(slots_fd, &i, sl))
+		return -errno;
+	for (int c = 0; c < n; c++)
+		if (sl[c].tag == port + 1)
+			stats_add(out, &sl[c].s);
+	return 0;
+}
+
 /* Sum one port's per-CPU stats. */
 static int port_totals(struct sg_cookies *c, __u32 port, struct sg_port_stats *out)
 {
-	struct sg_port_stats v[c->ncpu > 0 ? c->ncpu : 1];
-
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(c->m.stats, &port, v))
-		return -errno;
-	for (int i = 0; i < c->ncpu; i++) {
-		out->syns += v[i].syns;
-		out->sent += v[i].sent;
-		out->valid += v[i].valid;
-		out->rejected += v[i].rejected;
-	}
-	return 0;
+	return sg_port_stats_sum(c->m.stats, c->m.slots, c->ncpu, port, out);
 }
 
 static void alert(struct sg_cookies *c, __u32 kind, __u16 port, __u32 value, __u64 now)

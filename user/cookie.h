@@ -35,8 +35,16 @@ int sg_cookie_rotate(int secrets_fd);
 struct sg_cookie_maps {
 	int secrets;	/* sg_ck_secrets */
 	int ports;	/* sg_ck_ports: per-port flags */
-	int stats;	/* sg_ck_stats: per-CPU per-port counts */
+	int stats;	/* sg_ck_stats: per-CPU per-port counts, and the ports' list */
+	int slots;	/* sg_ck_slots: per-CPU per-port counts, direct-mapped */
 };
+
+struct sg_port_stats;
+
+/* A port's cookie counts summed over the CPUs: its sg_ck_stats entry and
+ * the sg_ck_slots slots it holds (include/sg_cookie.h). slots_fd < 0: the
+ * hash alone. 0, or -errno (-ENOENT: the port was never counted). */
+int sg_port_stats_sum(int stats_fd, int slots_fd, int ncpu, __u32 port, struct sg_port_stats *out);
 
 struct sg_cookies;
 

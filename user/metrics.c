@@ -135,18 +135,16 @@ int sg_metrics_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t 
 
 static int collect_ck(const struct sg_metrics_src *src, struct sg_metrics_snap *s, int ncpu)
 {
-	struct sg_port_stats *v = calloc(ncpu, sizeof(*v));
 	__u32 key, next, *prev = NULL;
 	int cap = 0;
 
-	if (!v)
-		return -ENOMEM;
 	while (!bpf_map_get_next_key(src->ck_stats, prev, &next)) {
 		struct sg_metrics_ck_port *p;
+		struct sg_port_stats t;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(src->ck_stats, &key, v))
+		if (sg_port_stats_sum(src->ck_stats, src->ck_slots, ncpu, key, &t))
 			continue;	/* deleted meanwhile */
 		if (s->nck == cap) {
 			int ncap = cap ? cap * 2 : 16;
@@ -160,15 +158,12 @@ static int collect_ck(const struct sg_metrics_src *src, struct sg_metrics_snap *
 		p = &s->ck[s->nck++];
 		memset(p, 0, sizeof(*p));
 		p->port = key;
-		for (int c = 0; c < ncpu; c++) {
-			p->syns += v[c].syns;
-			p->sent += v[c].sent;
-			p->valid += v[c].valid;
-			p->rejected += v[c].rejected;
-		}
+		p->syns = t.syns;
+		p->sent = t.sent;
+		p->valid = t.valid;
+		p->rejected = t.rejected;
 		p->on = sg_cookies_port_on(src->ck, key & 0xffff);
 	}
-	free(v);
 	return 0;
 }
 

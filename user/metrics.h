@@ -45,6 +45,7 @@ int sg_metrics_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t 
 struct sg_metrics_src {
 	int counters;		/* sg_counters (per-CPU array) */
 	int ck_stats;		/* sg_ck_stats (per-CPU hash by port) */
+	int ck_slots;		/* sg_ck_slots (per-CPU array; -1: none) */
 	int hs_hist;		/* sg_hs_hist (per-CPU hash by port) */
 	struct sg_tracker *trk;
 	struct sg_cookies *ck;	/* NULL in monitor mode */

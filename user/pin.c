@@ -36,7 +36,7 @@
  * each load makes new: they belong to the new programs. */
 static const char *const state_maps[] = {
 	"sg_flows", "sg_halfopen", "sg_ho_count", "sg_ck_secrets", "sg_ck_ports", "sg_ck_stats",
-	"sg_ck_handed", "sg_ck_handed_any", "sg_counters", "sg_syn_rate", "sg_quiet_ports",
+	"sg_ck_slots", "sg_ck_handed", "sg_ck_handed_any", "sg_counters", "sg_syn_rate", "sg_quiet_ports",
 };
 #define N_STATE_MAPS (sizeof(state_maps) / sizeof(state_maps[0]))
 /* The tables --max-flows / --max-halfopen size: cannot change live. */

@@ -528,6 +528,7 @@ int sg_run(const struct sg_config *cfg)
 			.secrets = bpf_map__fd(skel->maps.sg_ck_secrets),
 			.ports = bpf_map__fd(skel->maps.sg_ck_ports),
 			.stats = bpf_map__fd(skel->maps.sg_ck_stats),
+			.slots = bpf_map__fd(skel->maps.sg_ck_slots),
 		};
 
 		trk = sg_tracker_new(&tm, cfg, out);
@@ -547,6 +548,7 @@ int sg_run(const struct sg_config *cfg)
 		struct sg_metrics_src ms = {
 			.counters = bpf_map__fd(skel->maps.sg_counters),
 			.ck_stats = bpf_map__fd(skel->maps.sg_ck_stats),
+			.ck_slots = bpf_map__fd(skel->maps.sg_ck_slots),
 			.hs_hist = bpf_map__fd(skel->maps.sg_hs_hist),
 			.trk = trk, .ck = ck, .out = out, .cfg = cfg,
 		};

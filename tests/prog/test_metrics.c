@@ -122,6 +122,7 @@ static void test_first_ports(void)
 		struct sg_out *out = sg_out_new(devnull, &oo);
 		struct sg_tracker *trk = sg_tracker_new(&tm, &mcfg, out);
 		struct sg_metrics_src src = { .counters = tm.counters, .ck_stats = bpf_map__fd(H.skel->maps.sg_ck_stats),
+					      .ck_slots = bpf_map__fd(H.skel->maps.sg_ck_slots),
 					      .hs_hist = bpf_map__fd(H.skel->maps.sg_hs_hist), .trk = trk,
 					      .out = out, .cfg = &mcfg };
 		struct sg_metrics_snap s;

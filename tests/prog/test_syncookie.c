@@ -10,9 +10,11 @@
  * netns, where BPF_PROG_TEST_RUN runs XDP), so the test listens on
  * 0.0.0.0:P and [::]:P. SG_BENCH=N also times N single runs per case.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -420,6 +422,20 @@ static int skhint_syn_fam(struct h_ctx *h, int family, __u16 sport, __u32 isn)
 	return r.retval;
 }
 
+static int syn_to(struct h_ctx *h, int family, __u16 dport, __u16 sport, __u32 isn)
+{
+	const char *a = family == 6 ? "::1" : "127.0.0.1";
+	struct h_pkt pk = { .family = family, .saddr = a, .daddr = a, .sport = sport,
+			    .dport = dport, .seq = isn, .flags = SG_TCP_SYN,
+			    .opts = h_linux_syn_opts, .optlen = 20 };
+	__u8 in[H_MAX_FRAME];
+	struct h_run r;
+	int len = h_build(&pk, in, sizeof(in));
+
+	h_run_xdp(bpf_program__fd(h->skel->progs.sg_xdp), in, len, &r);
+	return r.retval;
+}
+
 static int skhint_syn(struct h_ctx *h, __u16 sport, __u32 isn)
 {
 	return skhint_syn_fam(h, 4, sport, isn);
@@ -734,6 +750,57 @@ static void bench(struct h_ctx *h, int n)
 	       n, t0, ts, ts - t0, ta, ta - t0, tb, tb - t0);
 }
 
+/*
+ * Per-port counts (include/sg_cookie.h, sg_ck_slots): a port counts in its
+ * slot, a second port mapped to the same slot in its sg_ck_stats entry,
+ * and the totals userspace reads are each port's own. On one CPU, so that
+ * the slot is the first port's for all the SYNs.
+ */
+static void test_port_stats(struct h_ctx *h)
+{
+	int fds = bpf_map__fd(h->skel->maps.sg_ck_stats), fdl = bpf_map__fd(h->skel->maps.sg_ck_slots);
+	int ncpu = libbpf_num_possible_cpus(), lfd = -1, cpu = sched_getcpu(), ok = 1;
+	struct sg_port_stats a0 = {}, b0 = {}, a1 = {}, b1 = {}, bh = {};
+	cpu_set_t old, one;
+	__u16 p2 = 0;
+
+	for (int k = 1; k < 63 && lfd < 0; k++) {
+		p2 = port_open ^ (k << 10);	/* the same slot: the same low 10 bits */
+		if (p2 >= 1024)
+			lfd = h_listen(AF_INET, &p2);
+	}
+	if (!CHECK(lfd >= 0 && (p2 & (SG_CK_SLOTS - 1)) == (port_open & (SG_CK_SLOTS - 1)),
+		   "  a listener on port %u, which shares port %u's slot", p2, port_open))
+		return;
+	set_port(h, p2, SG_PORT_PROTECTED);
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&one);
+	CPU_SET(cpu < 0 ? 0 : cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	sg_port_stats_sum(fds, fdl, ncpu, port_open, &a0);
+	sg_port_stats_sum(fds, fdl, ncpu, p2, &b0);
+	for (int i = 0; i < 5; i++)
+		ok &= syn_to(h, 4, port_open, 41000 + i, 0x1000 + i) == XDP_TX;
+	for (int i = 0; i < 3; i++)
+		ok &= syn_to(h, 4, p2, 42000 + i, 0x2000 + i) == XDP_TX;
+	CHECK(ok, "  5 SYNs to %u, 3 to %u: all answered", port_open, p2);
+	ok = !sg_port_stats_sum(fds, fdl, ncpu, port_open, &a1);
+	ok &= !sg_port_stats_sum(fds, fdl, ncpu, p2, &b1);
+	ok &= !sg_port_stats_sum(fds, -1, ncpu, p2, &bh);
+	CHECK(ok, "  both ports' counts read");
+	CHECK(a1.syns - a0.syns == 5 && a1.sent - a0.sent == 5,
+	      "  port %u: +%llu SYNs, +%llu cookies sent (want 5, 5)", port_open,
+	      (unsigned long long)(a1.syns - a0.syns), (unsigned long long)(a1.sent - a0.sent));
+	CHECK(b1.syns - b0.syns == 3 && b1.sent - b0.sent == 3,
+	      "  port %u: +%llu SYNs, +%llu cookies sent (want 3, 3)", p2,
+	      (unsigned long long)(b1.syns - b0.syns), (unsigned long long)(b1.sent - b0.sent));
+	CHECK(bh.syns == b1.syns,
+	      "  port %u counted in its sg_ck_stats entry: its slot is %u's", p2, port_open);
+	sched_setaffinity(0, sizeof(old), &old);
+	set_port(h, p2, 0);
+	close(lfd);
+}
+
 void test_syncookie(void)
 {
 	static const struct ck_cfg all = { 1, 1, 1 }, nots = { 0, 1, 1 };
@@ -803,6 +870,7 @@ void test_syncookie(void)
 			test_csums(h);
 			test_tc(h);
 			test_one_handoff(h, "tracked");
+			test_port_stats(h);
 			if (getenv("SG_BENCH"))
 				bench(h, atoi(getenv("SG_BENCH")) > 0 ? atoi(getenv("SG_BENCH")) : 20000);
 		}

@@ -27,18 +27,32 @@
 
 static struct sg_cookie_maps m;
 static int ncpu;
-/* The port's per-CPU stats: totals on CPU 0. */
+/* The port's per-CPU stats as the programs keep them: half in its
+ * sg_ck_stats entry on CPU 0, the rest in its slot on the last CPU; on
+ * CPU 0 (with more than one) the slot held by another port (8080 + 1024),
+ * whose counts are not the port's. */
 static void set_stats(__u64 syns, __u64 sent, __u64 valid, __u64 rejected)
 {
 	struct sg_port_stats v[ncpu];
-	__u32 port = PORT;
+	struct sg_port_slot sl[ncpu];
+	__u32 port = PORT, i = PORT & (SG_CK_SLOTS - 1);
 
 	memset(v, 0, sizeof(v));
-	v[0].syns = syns;
-	v[0].sent = sent;
-	v[0].valid = valid;
-	v[0].rejected = rejected;
+	memset(sl, 0, sizeof(sl));
+	v[0].syns = syns / 2;
+	v[0].sent = sent / 2;
+	v[0].valid = valid / 2;
+	v[0].rejected = rejected / 2;
+	sl[ncpu - 1].tag = PORT + 1;
+	sl[ncpu - 1].s.syns = syns - syns / 2;
+	sl[ncpu - 1].s.sent = sent - sent / 2;
+	sl[ncpu - 1].s.valid = valid - valid / 2;
+	sl[ncpu - 1].s.rejected = rejected - rejected / 2;
+	if (ncpu > 1)
+		sl[0] = (struct sg_port_slot){ .tag = PORT + SG_CK_SLOTS + 1,
+					       .s = { 7777, 7777, 7777, 7777 } };
 	bpf_map_update_elem(m.stats, &port, v, BPF_ANY);
+	bpf_map_update_elem(m.slots, &i, sl, BPF_ANY);
 }
 
 static __u32 port_flags(void)
@@ -139,7 +153,9 @@ int main(void)
 	m.secrets = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_secrets", 4, sizeof(struct sg_cookie_secrets), 1, NULL);
 	m.ports = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ports", 4, sizeof(struct sg_port_cfg), 65536, NULL);
 	m.stats = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "t_stats", 4, sizeof(struct sg_port_stats), 64, NULL);
-	if (m.secrets < 0 || m.ports < 0 || m.stats < 0) {
+	m.slots = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_slots", 4, sizeof(struct sg_port_slot), SG_CK_SLOTS,
+				 NULL);
+	if (m.secrets < 0 || m.ports < 0 || m.stats < 0 || m.slots < 0) {
 		CHECK(0, "create the BPF maps");
 		return check_summary("user_cookie");
 	}
