@@ -752,7 +752,7 @@ static void test_port_stats(struct h_ctx *h)
 {
 	int fds = bpf_map__fd(h->skel->maps.sg_ck_stats), fdl = bpf_map__fd(h->skel->maps.sg_ck_slots);
 	int ncpu = libbpf_num_possible_cpus(), lfd = -1, cpu = sched_getcpu(), ok = 1;
-	struct sg_port_stats a0 = {}, b0 = {}, a1 = {}, b1 = {}, bh = {};
+	struct sg_port_stats a0 = {}, b0 = {}, a1 = {}, b1 = {}, bh = {}, ah0 = {}, ah1 = {};
 	cpu_set_t old, one;
 	__u16 p2 = 0;
 
@@ -770,6 +770,7 @@ static void test_port_stats(struct h_ctx *h)
 	CPU_SET(cpu < 0 ? 0 : cpu, &one);
 	sched_setaffinity(0, sizeof(one), &one);
 	sg_port_stats_sum(fds, fdl, ncpu, port_open, &a0);
+	sg_port_stats_sum(fds, -1, ncpu, port_open, &ah0);
 	sg_port_stats_sum(fds, fdl, ncpu, p2, &b0);
 	for (int i = 0; i < 5; i++)
 		ok &= syn_to(h, 4, port_open, 41000 + i, 0x1000 + i) == XDP_TX;
@@ -779,6 +780,7 @@ static void test_port_stats(struct h_ctx *h)
 	ok = !sg_port_stats_sum(fds, fdl, ncpu, port_open, &a1);
 	ok &= !sg_port_stats_sum(fds, fdl, ncpu, p2, &b1);
 	ok &= !sg_port_stats_sum(fds, -1, ncpu, p2, &bh);
+	ok &= !sg_port_stats_sum(fds, -1, ncpu, port_open, &ah1);
 	CHECK(ok, "  both ports' counts read");
 	CHECK(a1.syns - a0.syns == 5 && a1.sent - a0.sent == 5,
 	      "  port %u: +%llu SYNs, +%llu cookies sent (want 5, 5)", port_open,
@@ -786,6 +788,9 @@ static void test_port_stats(struct h_ctx *h)
 	CHECK(b1.syns - b0.syns == 3 && b1.sent - b0.sent == 3,
 	      "  port %u: +%llu SYNs, +%llu cookies sent (want 3, 3)", p2,
 	      (unsigned long long)(b1.syns - b0.syns), (unsigned long long)(b1.sent - b0.sent));
+	CHECK(ah1.syns == ah0.syns && ah1.sent == ah0.sent,
+	      "  port %u counted in its slot: its sg_ck_stats entry did not move (+%llu)", port_open,
+	      (unsigned long long)(ah1.syns - ah0.syns));
 	CHECK(bh.syns == b1.syns,
 	      "  port %u counted in its sg_ck_stats entry: its slot is %u's", p2, port_open);
 	sched_setaffinity(0, sizeof(old), &old);

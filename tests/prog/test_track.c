@@ -1180,8 +1180,10 @@ static void sc_padding(void)
 /*
  * The established path's idle clock (bpf/sg_maps.h, sg_tick_ns()): read
  * once per tick per CPU and reused within it. A steady segment after a
- * pause must move the flow's last_ms to its own time, not keep an older
- * tick's: at most two ticks (20 ms at HZ=100) behind CLOCK_MONOTONIC.
+ * 150 ms pause must move the flow's last_ms to its own time, not keep an
+ * older tick's: two ticks behind CLOCK_MONOTONIC at most (20 ms at HZ=100),
+ * more only when the host delays the timekeeping tick itself, so the
+ * test allows 75 ms (a cache never refreshed misses by the pause).
  */
 static void sc_idle_clock(void)
 {
@@ -1209,8 +1211,8 @@ static void sc_idle_clock(void)
 			break;
 		}
 		seen = v.start_ns + v.last_ms * 1000000ull;
-		CHECK(seen + 25000000ull >= before && seen <= after,
-		      "pause %d: last_ms %u puts the segment at %lld ms from the call (within 25 ms before it)",
+		CHECK(seen + 75000000ull >= before && seen <= after,
+		      "pause %d: last_ms %u puts the segment at %lld ms from the call (within 75 ms before it)",
 		      i + 1, v.last_ms, ((long long)seen - (long long)before) / 1000000);
 	}
 	CHECK(ok && v.pkts[SG_SIDE_CLIENT] == 5, "the flow (in sg_flows) counted the steady segments");
