@@ -105,6 +105,43 @@ test_cookie_handoff() {
 	return 0
 }
 
+# ---- (a1) two protected ports that share a per-port count slot ----
+# Per-port cookie counts live in per-CPU slots direct-mapped by port & 1023
+# (include/sg_cookie.h, sg_ck_slots); a second port on a taken slot counts
+# in the per-CPU hash. 8080 and 9104 share a slot: each port's exit summary
+# must count its own connections, and the two must add up to the global
+# counter (nothing lost, nothing counted twice or under the other port).
+test_cookie_ports_share_slot() {
+	local p2=$((CK_PORT + 1024)) ready=$TMPD/ready2 out v1 v2 s1 s2 all
+	ck_setup
+	ck_server --listen 0.0.0.0
+	srv timeout 200 "$TCPKIT" server --port $p2 --listen 0.0.0.0 --ready-file "$ready" --timeout 180 \
+		>>"$TMPD/server2.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_until 5 test -e "$ready"
+	ck_sg_start 60 --mode protect --ports $CK_PORT,$p2
+	out=$(ck_client $SRV4 --count 20 --parallel 4)
+	[[ $(ck_kv reply_ok "$out") == 20 ]] || fail "clients to port $CK_PORT: $out"
+	out=$(cli timeout 120 "$TCPKIT" client --connect $SRV4 --port $p2 --count 12 --parallel 4 2>/dev/null |
+		tail -n1)
+	[[ $(ck_kv reply_ok "$out") == 12 ]] || fail "clients to port $p2: $out"
+	sg_stop
+	ck_port_sum() {
+		jq -r --argjson p "$1" --arg k "$2" 'select(.type=="cookie_summary" and .dport==$p) | .[$k]' \
+			"$TMPD/sg.out" | tail -n1
+	}
+	v1=$(ck_port_sum $CK_PORT validated) v2=$(ck_port_sum $p2 validated)
+	s1=$(ck_port_sum $CK_PORT sent) s2=$(ck_port_sum $p2 sent) all=$(summary cookies_valid)
+	echo "info: port $CK_PORT: sent $s1, validated $v1; port $p2: sent $s2, validated $v2; cookies_valid $all"
+	[[ -n $v1 && -n $v2 ]] || fail "no cookie_summary for port $CK_PORT or $p2"
+	((v1 >= 20 && v1 < 32 && s1 >= 20 && s1 < 32)) ||
+		fail "port $CK_PORT: sent $s1, validated $v1 (20 connections)"
+	((v2 >= 12 && v2 < 32 && s2 >= 12 && s2 < 32)) ||
+		fail "port $p2: sent $s2, validated $v2 (12 connections)"
+	((v1 + v2 == all)) || fail "validated $v1 + $v2 != cookies_valid $all"
+	return 0
+}
+
 # ck_cli_retrans: the client namespace's TcpRetransSegs (every retransmitted segment)
 ck_cli_retrans() {
 	cli awk '/^Tcp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1 }
