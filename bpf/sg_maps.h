@@ -178,13 +178,21 @@ struct {
  * sg_halfopen and never evicts established flows.
  */
 
-/* Flows with an endpoint ESTABLISHED or beyond; sized by --max-flows. */
+/* Flows with an endpoint ESTABLISHED or beyond, per family (IPv4 under a
+ * 12-byte key: include/sg_flow.h); each sized by --max-flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_FLOWS_DEFAULT);
+	__type(key, struct sg_flow_key4);
+	__type(value, struct sg_flow);
+} sg_flows4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_FLOWS_DEFAULT);
 	__type(key, struct sg_flow_key);
 	__type(value, struct sg_flow);
-} sg_flows SEC(".maps");
+} sg_flows SEC(".maps");	/* IPv6 */
 
 /* Handshakes in progress; sized by --max-halfopen. */
 struct {

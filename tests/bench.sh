@@ -586,31 +586,36 @@ phase_events() {
 # ---- 4. memory per flow ------------------------------------------------
 
 MEM_JSON='{}'
-map_memlock() {	# memlock of synguard's sg_flows (the map of the XDP prog on sgbs0)
+map_memlock() {	# memlock of synguard's map $1 (sg_flows4, sg_flows: the XDP prog's on sgbs0)
 	local prog ids id
 	prog=$(ip -n sgb_srv -j link show sgbs0 | jq -r '.[0].xdp.prog.id // empty')
 	[[ -n $prog ]] || return 1
 	ids=$(bpftool prog show id "$prog" -j | jq -r '.map_ids[]')
 	for id in $ids; do
-		bpftool map show id "$id" -j | jq -r 'select(.name=="sg_flows") | .bytes_memlock'
+		bpftool map show id "$id" -j | jq -r --arg n "$1" 'select(.name==$n) | .bytes_memlock'
 	done
 }
 
 phase_memory() {
-	local n1=65536 n2=262144 m1 m2
-	log "memory: sg_flows memlock at --max-flows $n1 and $n2"
+	local n1=65536 n2=262144 m1 m2 q1 q2
+	log "memory: sg_flows4 and sg_flows memlock at --max-flows $n1 and $n2"
 	topo_setup none
 	sg_start --json -q --max-flows $n1 || { log "memory: synguard did not start"; return; }
-	m1=$(map_memlock)
+	m1=$(map_memlock sg_flows)
+	q1=$(map_memlock sg_flows4)
 	sg_stop
 	sg_start --json -q --max-flows $n2 || { log "memory: synguard did not start"; return; }
-	m2=$(map_memlock)
+	m2=$(map_memlock sg_flows)
+	q2=$(map_memlock sg_flows4)
 	sg_stop
+	# the top level: sg_flows (IPv6, and until issue 14 every flow); .ipv4: sg_flows4
 	MEM_JSON=$(jq -n --argjson n1 $n1 --argjson n2 $n2 --argjson m1 "${m1:-null}" --argjson m2 "${m2:-null}" \
-		'{bytes_per_flow: 128, key_bytes: 40, value_bytes: 88,
-		  memlock_bytes: {($n1|tostring): $m1, ($n2|tostring): $m2},
-		  map_bytes_per_flow: (if $m1 and $m2 then (($m2 - $m1) / ($n2 - $n1)) else null end)}
-		 | . + {map_overhead_per_flow: (if .map_bytes_per_flow then .map_bytes_per_flow - 128 else null end)}')
+		--argjson q1 "${q1:-null}" --argjson q2 "${q2:-null}" '
+		def per($a; $b; $kv): {memlock_bytes: {($n1|tostring): $a, ($n2|tostring): $b},
+			map_bytes_per_flow: (if $a and $b then (($b - $a) / ($n2 - $n1)) else null end)}
+			| . + {map_overhead_per_flow: (if .map_bytes_per_flow then .map_bytes_per_flow - $kv else null end)};
+		{bytes_per_flow: 128, key_bytes: 40, value_bytes: 88} + per($m1; $m2; 128)
+		+ {ipv4: ({bytes_per_flow: 100, key_bytes: 12, value_bytes: 88} + per($q1; $q2; 100))}')
 }
 
 # ---- 5. the /metrics scrape with a full flow table ------------------------
@@ -811,7 +816,7 @@ jq -r '
   "events/s through --json: \(.events_per_s|n), median of \(.events.runs // [] | length) runs (\([.events.runs[]?.events_per_s] | map(n) | join(", "))); lost \(.events_lost|n) in all; \(.events.run.syns|n) SYNs per run, driven at \(.events.run.drive_pps|n)/s in the median run",
   "  goals: \(.goals.events_per_s|g); lost \(.goals.events_lost|g)",
   "forced loss (consumer stopped 2 s): \(.events.forced_loss.lost_events|n) lost; transitions + lost = \(.events.forced_loss.transitions_plus_lost|n) of \(.events.forced_loss.syns|n) (all counted: \(.events.forced_loss.all_counted))",
-  "memory per flow: key+value \(.bytes_per_flow) B, hash map overhead \(.map_overhead_per_flow|n) B",
+  "memory per flow: IPv4 key+value \(.memory.ipv4.bytes_per_flow // "?") B, hash map overhead \(.memory.ipv4.map_overhead_per_flow|n) B; IPv6 key+value \(.bytes_per_flow) B, hash map overhead \(.map_overhead_per_flow|n) B",
   "/metrics scrape with \(.metrics.flows|n) flows: p50 \(.metrics_scrape_ms|n) ms, p99 \(.metrics.p99_ms|n) ms, max \(.metrics.max_ms|n) ms (\(.metrics.scrapes|n) scrapes of \(.metrics.bytes|n) bytes)",
   "time to protection (exec to attached, median of 5): monitor \(.attach_ms.monitor|n) ms, protect \(.attach_ms.protect|n) ms",
   (.noise[]? | "noise: " + .),

@@ -35,12 +35,12 @@
  * adoption. The rest (ring buffer, filters, per-CPU scratch, the settings)
  * each load makes new: they belong to the new programs. */
 static const char *const state_maps[] = {
-	"sg_flows", "sg_halfopen", "sg_ho_count", "sg_ck_secrets", "sg_ck_ports", "sg_ck_stats",
+	"sg_flows4", "sg_flows", "sg_halfopen", "sg_ho_count", "sg_ck_secrets", "sg_ck_ports", "sg_ck_stats",
 	"sg_ck_slots", "sg_ck_handed", "sg_ck_handed_any", "sg_counters", "sg_syn_rate", "sg_quiet_ports",
 };
 #define N_STATE_MAPS (sizeof(state_maps) / sizeof(state_maps[0]))
 /* The tables --max-flows / --max-halfopen size: cannot change live. */
-#define SIZED(name) (!strcmp(name, "sg_flows") || !strcmp(name, "sg_halfopen"))
+#define SIZED(name) (!strcmp(name, "sg_flows4") || !strcmp(name, "sg_flows") || !strcmp(name, "sg_halfopen"))
 
 static const char *const link_names[3] = { "xdp", "tc_egress", "tc_ingress" };
 enum { L_XDP, L_TC_EGRESS, L_TC_INGRESS };

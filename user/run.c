@@ -488,12 +488,14 @@ int sg_run(const struct sg_config *cfg)
 		bpf_program__set_autoload(skel->progs.sg_xdp, false);
 	err = synguard_bpf__load(skel);
 	if (err == -ENOMEM || err == -E2BIG) {
-		/* preallocated hash maps: entries of 128 bytes plus the kernel's own ~64 */
+		/* preallocated hash maps, the kernel's ~64 bytes per entry
+		 * included: IPv4 flows 168, IPv6 flows and handshakes 192 */
 		fprintf(stderr,
-			"synguard: cannot allocate the flow tables (--max-flows %u + --max-halfopen %u, about %llu MiB): "
-			"%s; lower them or raise the memory limit\n",
+			"synguard: cannot allocate the flow tables (--max-flows %u per family + --max-halfopen %u, "
+			"about %llu MiB): %s; lower them or raise the memory limit\n",
 			cfg->max_flows, cfg->max_halfopen,
-			((unsigned long long)cfg->max_flows + cfg->max_halfopen) * 192 >> 20, strerror(-err));
+			((unsigned long long)cfg->max_flows * (168 + 192) + (unsigned long long)cfg->max_halfopen * 192) >> 20,
+			strerror(-err));
 		goto out;
 	}
 	if (err) {
@@ -517,6 +519,7 @@ int sg_run(const struct sg_config *cfg)
 	}
 	{
 		struct sg_track_maps tm = {
+			.flows4 = bpf_map__fd(skel->maps.sg_flows4),
 			.flows = bpf_map__fd(skel->maps.sg_flows),
 			.halfopen = bpf_map__fd(skel->maps.sg_halfopen),
 			.quiet_ports = bpf_map__fd(skel->maps.sg_quiet_ports),

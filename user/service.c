@@ -184,9 +184,15 @@ static void fill(struct inst *in)
 			in->have_cnt = !sg_counters_read(fd, in->cnt);
 			close(fd);
 		}
-		if ((fd = pinned_map(in->ifname, "sg_flows")) >= 0) {
-			in->flows = count_entries(fd);
-			close(fd);
+		in->flows = 0;
+		for (int v = 0; v < 2 && in->flows >= 0; v++) {	/* IPv4, IPv6 */
+			long long n = -1;
+
+			if ((fd = pinned_map(in->ifname, v ? "sg_flows" : "sg_flows4")) >= 0) {
+				n = count_entries(fd);
+				close(fd);
+			}
+			in->flows = n < 0 ? -1 : in->flows + n;
 		}
 		if ((fd = pinned_map(in->ifname, "sg_halfopen")) >= 0) {
 			in->halfopen = count_entries(fd);

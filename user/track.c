@@ -42,7 +42,8 @@ struct sg_tracker {
 
 int sg_track_preload(struct synguard_bpf *skel, const struct sg_config *cfg)
 {
-	if (bpf_map__set_max_entries(skel->maps.sg_flows, cfg->max_flows) ||
+	if (bpf_map__set_max_entries(skel->maps.sg_flows4, cfg->max_flows) ||
+	    bpf_map__set_max_entries(skel->maps.sg_flows, cfg->max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.sg_halfopen, cfg->max_halfopen)) {
 		fprintf(stderr, "synguard: cannot size the flow tables\n");
 		return -1;
@@ -104,14 +105,17 @@ static int sweep_commit(struct sg_tracker *t, const struct sg_flow_key *k, const
  * One pass over a flow table: timers, CLOSE_WAIT alerts, counts by state.
  * Keys and values are read first (a snapshot), then each flow is decided
  * on its copy; what the decision changes is written through sweep_commit()
- * and reported only once written.
+ * and reported only once written. v4: sg_flows4, whose keys are struct
+ * sg_flow_key4 (widened here to struct sg_flow_key).
  */
-static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
+static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen, bool v4)
 {
 	const struct sg_config *cfg = &t->cfg;
 	enum { CHUNK = 4096 };
+	size_t ksz = v4 ? sizeof(struct sg_flow_key4) : sizeof(struct sg_flow_key);
 	struct sg_flow_key *keys = NULL;
 	struct sg_flow *vals = NULL;
+	char *raw = NULL;
 	size_t n = 0, cap = 0;
 	__u64 batch = 0;
 	bool first = true;
@@ -123,22 +127,33 @@ static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen)
 
 		if (n + CHUNK > cap) {
 			size_t ncap = cap ? cap * 2 : 4 * CHUNK;
-			struct sg_flow_key *nk = realloc(keys, ncap * sizeof(*keys));
-			struct sg_flow *nv = nk ? realloc(vals, ncap * sizeof(*vals)) : NULL;
+			char *nr = realloc(raw, ncap * ksz);
+			struct sg_flow *nv = nr ? realloc(vals, ncap * sizeof(*vals)) : NULL;
 
-			if (nk)
-				keys = nk;
-			if (!nk || !nv)
+			if (nr)
+				raw = nr;
+			if (!nr || !nv)
 				break;
 			vals = nv;
 			cap = ncap;
 		}
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + n, vals + n, &cnt, NULL);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, raw + n * ksz, vals + n, &cnt, NULL);
 		first = false;
 		if (err && errno != ENOENT)
 			break; /* (a table changing under us: the next sweep sees the rest) */
 		n += cnt;
 	}
+	if (v4) {
+		keys = n ? malloc(n * sizeof(*keys)) : NULL;
+		if (n && !keys)
+			n = 0;
+		for (size_t i = 0; i < n; i++)
+			sg_flow_key_of4(&keys[i], (const struct sg_flow_key4 *)(raw + i * ksz));
+		free(raw);
+	} else {
+		keys = (struct sg_flow_key *)raw;
+	}
+	raw = NULL;
 	if (t->sweep_hook)
 		t->sweep_hook(t->sweep_hook_arg, fd);
 
@@ -273,8 +288,9 @@ void sg_tracker_tick(struct sg_tracker *t, __u64 now)
 	if (now - t->last_sweep >= NS / 2) {
 		t->last_sweep = now;
 		memset(&t->cur, 0, sizeof(t->cur));
-		sweep(t, t->m.flows, now, false);
-		sweep(t, t->m.halfopen, now, true);
+		sweep(t, t->m.flows4, now, false, true);
+		sweep(t, t->m.flows, now, false, false);
+		sweep(t, t->m.halfopen, now, true, false);
 		pthread_mutex_lock(&t->lock);
 		t->pub = t->cur;
 		pthread_mutex_unlock(&t->lock);
@@ -349,7 +365,9 @@ static int sweep_load(struct sg_tracker *t)
 	bpf_object__for_each_map(m, t->sweep_obj) {
 		const char *name = bpf_map__name(m);
 
-		if (!strcmp(name, "sg_flows"))
+		if (!strcmp(name, "sg_flows4"))
+			err = bpf_map__reuse_fd(m, t->m.flows4);
+		else if (!strcmp(name, "sg_flows"))
 			err = bpf_map__reuse_fd(m, t->m.flows);
 		else if (!strcmp(name, "sg_halfopen"))
 			err = bpf_map__reuse_fd(m, t->m.halfopen);

@@ -25,7 +25,8 @@ int sg_track_postload(struct synguard_bpf *skel, const struct sg_config *cfg);
 
 /* The maps the sweeper reads and writes (file descriptors). */
 struct sg_track_maps {
-	int flows;		/* sg_flows: established flows */
+	int flows4;		/* sg_flows4: established flows, IPv4 */
+	int flows;		/* sg_flows: established flows, IPv6 */
 	int halfopen;		/* sg_halfopen: handshakes in progress */
 	int quiet_ports;	/* ports with a summarised SYN window */
 	int syn_rate;		/* per-CPU SYN windows per port */

@@ -43,7 +43,7 @@
  *      and after every replay segment): every entry's states < SG_STATE_MAX,
  *      busy flag released, key normalised (port_lo <= port_hi, ties by
  *      address; IPv4 words 1-3 and padding zero; family 4 or 6), client
- *      side, close side and close cause in range; no key in both sg_flows
+ *      side, close side and close cause in range; no key in both sg_flows4/sg_flows
  *      and sg_halfopen; sg_ho_count counts exactly sg_halfopen's entries
  *      in each slot.
  * monitor:
@@ -248,7 +248,7 @@ struct fz {
 	/* skeleton */
 	struct h_ctx *h;
 	struct ring_buffer *rb;
-	int fd_xdp, fd_eg, fd_in, fd_cnt, fd_sec, fd_ports, fd_flows, fd_half, fd_hoc;
+	int fd_xdp, fd_eg, fd_in, fd_cnt, fd_sec, fd_ports, fd_flows4, fd_flows, fd_half, fd_hoc;
 	/* The XDP run's clock lies between these two: CLOCK_MONOTONIC_COARSE
 	 * before it (never ahead of the fine clock) and CLOCK_MONOTONIC after */
 	__u64 ack_lo, ack_hi;
@@ -346,6 +346,7 @@ static void configure(struct synguard_bpf *skel, void *arg)
 	struct fz *z = arg;
 
 	skel->rodata->sg_cfg = z->set;
+	bpf_map__set_max_entries(skel->maps.sg_flows4, z->table_size);
 	bpf_map__set_max_entries(skel->maps.sg_flows, z->table_size);
 	bpf_map__set_max_entries(skel->maps.sg_halfopen, z->table_size);
 	if (z->set.mode == SG_MODE_MONITOR)	/* as user/cookie.c: not even loaded */
@@ -543,6 +544,7 @@ static int load(struct fz *z, struct rng *r, __u32 table_size)
 	z->fd_cnt = bpf_map__fd(z->h->skel->maps.sg_counters);
 	z->fd_sec = bpf_map__fd(z->h->skel->maps.sg_ck_secrets);
 	z->fd_ports = bpf_map__fd(z->h->skel->maps.sg_ck_ports);
+	z->fd_flows4 = bpf_map__fd(z->h->skel->maps.sg_flows4);
 	z->fd_flows = bpf_map__fd(z->h->skel->maps.sg_flows);
 	z->fd_half = bpf_map__fd(z->h->skel->maps.sg_halfopen);
 	z->fd_hoc = bpf_map__fd(z->h->skel->maps.sg_ho_count);
@@ -660,8 +662,9 @@ static void check_flow(struct fz *z, const char *map, const struct sg_flow_key *
 		     k->port_hi, bad, f->state[0], f->state[1], f->busy);
 }
 
-/* Read (and with del, empty) a flow table in batches; returns the entries. */
-static int table_read(struct fz *z, int fd, int del, struct sg_flow_key *keys, struct sg_flow *vals, __u32 max)
+/* Read (and with del, empty) a flow table in batches; returns the entries.
+ * Keys of ksz bytes (sg_flows4: struct sg_flow_key4). */
+static int table_read(struct fz *z, int fd, int del, void *keys, size_t ksz, struct sg_flow *vals, __u32 max)
 {
 	__u32 n = 0, count;
 	__u64 in_batch = 0, out_batch = 0;
@@ -671,11 +674,11 @@ static int table_read(struct fz *z, int fd, int del, struct sg_flow_key *keys, s
 	while (n < max) {
 		count = max - n;
 		if (del)
-			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in_batch, &out_batch, keys + n,
-							      vals + n, &count, &o);
+			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in_batch, &out_batch,
+							      (char *)keys + n * ksz, vals + n, &count, &o);
 		else
-			err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys + n, vals + n,
-						   &count, &o);
+			err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, (char *)keys + n * ksz,
+						   vals + n, &count, &o);
 		if (err && errno != ENOENT) {
 			fail(z, "I6 batch read of a flow table: %s", strerror(errno));
 			break;
@@ -721,15 +724,24 @@ static void check_ho_count(struct fz *z, const struct sg_flow_key *kh, int nh, i
 
 static void check_tables(struct fz *z, int clear)
 {
-	static struct sg_flow_key kf[FRAME_TABLE + 64], kh[FRAME_TABLE + 64];
-	static struct sg_flow vf[FRAME_TABLE + 64], vh[FRAME_TABLE + 64];
-	int nf = table_read(z, z->fd_flows, clear, kf, vf, z->table_size + 64);
-	int nh = table_read(z, z->fd_half, clear, kh, vh, z->table_size + 64);
+	static struct sg_flow_key kf[2 * (FRAME_TABLE + 64)], kh[FRAME_TABLE + 64];
+	static struct sg_flow_key4 k4[FRAME_TABLE + 64];
+	static struct sg_flow vf[2 * (FRAME_TABLE + 64)], vh[FRAME_TABLE + 64];
+	/* sg_flows4 first (its keys widened), then sg_flows after them */
+	int n4 = table_read(z, z->fd_flows4, clear, k4, sizeof(k4[0]), vf, z->table_size + 64);
+	int n6 = table_read(z, z->fd_flows, clear, kf + n4, sizeof(kf[0]), vf + n4, z->table_size + 64);
+	int nh = table_read(z, z->fd_half, clear, kh, sizeof(kh[0]), vh, z->table_size + 64);
+	int nf = n4 + n6;
 
-	if (nf > (int)z->table_size || nh > (int)z->table_size)
-		fail(z, "I6 more entries than max_entries (%d, %d)", nf, nh);
-	for (int i = 0; i < nf; i++)
-		check_flow(z, "sg_flows", &kf[i], &vf[i]);
+	if (n4 > (int)z->table_size || n6 > (int)z->table_size || nh > (int)z->table_size)
+		fail(z, "I6 more entries than max_entries (%d, %d, %d)", n4, n6, nh);
+	for (int i = 0; i < n4; i++)
+		sg_flow_key_of4(&kf[i], &k4[i]);
+	for (int i = 0; i < nf; i++) {
+		check_flow(z, i < n4 ? "sg_flows4" : "sg_flows", &kf[i], &vf[i]);
+		if (i >= n4 && kf[i].family == 4)
+			fail(z, "I6 an IPv4 flow in sg_flows (port %u)", kf[i].port_hi);
+	}
 	for (int i = 0; i < nh; i++) {
 		check_flow(z, "sg_halfopen", &kh[i], &vh[i]);
 		for (int j = 0; j < nf; j++)
@@ -1765,8 +1777,18 @@ static int flow_states(struct fz *z, const struct tuple *t, __u8 *c, __u8 *s)
 	inet_pton(t->family == 6 ? AF_INET6 : AF_INET, t->c, sa);
 	inet_pton(t->family == 6 ? AF_INET6 : AF_INET, t->s, da);
 	sg_flow_key_make(&k, t->family, sa, da, t->cp, t->sp);
-	if (bpf_map_lookup_elem(z->fd_flows, &k, &f) && bpf_map_lookup_elem(z->fd_half, &k, &f))
+	if (t->family == 4) {
+		struct sg_flow_key4 k4;
+
+		sg_flow_key4_of(&k4, &k);
+		if (!bpf_map_lookup_elem(z->fd_flows4, &k4, &f))
+			goto found;
+	} else if (!bpf_map_lookup_elem(z->fd_flows, &k, &f)) {
+		goto found;
+	}
+	if (bpf_map_lookup_elem(z->fd_half, &k, &f))
 		return 0;
+found:
 	*c = f.state[SG_SIDE_CLIENT];
 	*s = f.state[SG_SIDE_SERVER];
 	return 1;

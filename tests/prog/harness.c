@@ -258,6 +258,16 @@ void h_drain(struct h_ctx *h)
 	ring_buffer__consume(h->rb);
 }
 
+int h_flow_get(struct h_ctx *h, const struct sg_flow_key *k, struct sg_flow *v)
+{
+	struct sg_flow_key4 k4;
+
+	if (k->family != 4)
+		return bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.sg_flows), k, v) ? -1 : 0;
+	sg_flow_key4_of(&k4, k);
+	return bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.sg_flows4), &k4, v) ? -1 : 0;
+}
+
 void h_counters(struct h_ctx *h, __u64 *c)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "synguard.h"
+#include "sg_flow.h"
 #include "sg_user.h"
 #include "synguard.skel.h"
 
@@ -74,6 +75,9 @@ void h_close(struct h_ctx *h);
 /* Pull all pending events into h->ev (appending). */
 void h_drain(struct h_ctx *h);
 void h_counters(struct h_ctx *h, __u64 *c);
+/* The established flow under k (sg_flows4 or sg_flows, by family): 0 and
+ * its record in *v, or -1. */
+int h_flow_get(struct h_ctx *h, const struct sg_flow_key *k, struct sg_flow *v);
 
 /* Test groups, one per file. */
 void test_parse(void);

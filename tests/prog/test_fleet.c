@@ -34,6 +34,7 @@ static void configure(struct synguard_bpf *skel, void *arg)
 	struct sg_settings *s = &skel->rodata->sg_cfg;
 
 	(void)arg;
+	bpf_map__set_max_entries(skel->maps.sg_flows4, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_flows, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_halfopen, 4096);
 	s->mode = SG_MODE_PROTECT;

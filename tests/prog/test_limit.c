@@ -38,6 +38,7 @@ static void configure(struct synguard_bpf *skel, void *arg)
 	const struct lim_cfg *l = arg;
 	struct sg_settings *s = &skel->rodata->sg_cfg;
 
+	bpf_map__set_max_entries(skel->maps.sg_flows4, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_flows, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_halfopen, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_limit, 1024);

@@ -32,6 +32,7 @@ static struct sg_config mcfg;
 static void configure(struct synguard_bpf *skel, void *arg)
 {
 	(void)arg;
+	bpf_map__set_max_entries(skel->maps.sg_flows4, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_flows, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_halfopen, 4096);
 	sg_metrics_preload(skel, &mcfg);
@@ -111,7 +112,8 @@ static void test_first_ports(void)
 
 	/* what a scrape makes of it */
 	{
-		struct sg_track_maps tm = { .flows = bpf_map__fd(H.skel->maps.sg_flows),
+		struct sg_track_maps tm = { .flows4 = bpf_map__fd(H.skel->maps.sg_flows4),
+					    .flows = bpf_map__fd(H.skel->maps.sg_flows),
 					    .halfopen = bpf_map__fd(H.skel->maps.sg_halfopen),
 					    .quiet_ports = bpf_map__fd(H.skel->maps.sg_quiet_ports),
 					    .syn_rate = bpf_map__fd(H.skel->maps.sg_syn_rate),

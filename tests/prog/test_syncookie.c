@@ -251,6 +251,7 @@ static int run_ack(struct h_ctx *h, int family, __u16 dport, __u32 isn, __u32 co
 	int len = h_build(&pk, in, sizeof(in)), rc;
 
 	if (!keep_flows) {
+		map_clear(h->skel->maps.sg_flows4);
 		map_clear(h->skel->maps.sg_flows);
 		map_clear(h->skel->maps.sg_halfopen);
 		map_clear(h->skel->maps.sg_ck_handed);

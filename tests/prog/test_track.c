@@ -52,6 +52,7 @@ static void (*user_cb)(struct synguard_bpf *, void *);
  * preallocated), then the scenario's own settings. */
 static void configure(struct synguard_bpf *skel, void *arg)
 {
+	bpf_map__set_max_entries(skel->maps.sg_flows4, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_flows, 4096);
 	bpf_map__set_max_entries(skel->maps.sg_halfopen, 4096);
 	if (user_cb)
@@ -225,7 +226,7 @@ static void flow_key(const struct flow *fl, struct sg_flow_key *k)
 	sg_flow_key_make(k, fl->family, ca, sa, fl->cp, fl->sp);
 }
 
-/* Where the flow is (IN_FLOWS | IN_HALFOPEN bits) and its value (from sg_flows first). */
+/* Where the flow is (IN_FLOWS | IN_HALFOPEN bits) and its value (from sg_flows4/sg_flows first). */
 static int get_flow(const struct flow *fl, struct sg_flow *v)
 {
 	struct sg_flow_key k;
@@ -234,7 +235,7 @@ static int get_flow(const struct flow *fl, struct sg_flow *v)
 
 	flow_key(fl, &k);
 	memset(v, 0, sizeof(*v));
-	if (!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_flows), &k, v))
+	if (!h_flow_get(&H, &k, v))
 		w |= IN_FLOWS;
 	if (!bpf_map_lookup_elem(bpf_map__fd(H.skel->maps.sg_halfopen), &k, &t)) {
 		if (!w)
@@ -991,8 +992,9 @@ static void sc_flood(void)
 	}
 	cur = H.nev;
 	CHECK(lines_ok, "SYNs 1-5: one CLOSED>SYN_SENT line each (own addresses), SYNs 6-50: none");
-	CHECK(map_count(H.skel->maps.sg_halfopen) == 50 && map_count(H.skel->maps.sg_flows) == 1,
-	      "50 half-open entries in sg_halfopen, sg_flows holds only the established flow");
+	CHECK(map_count(H.skel->maps.sg_halfopen) == 50 &&
+		      map_count(H.skel->maps.sg_flows4) + map_count(H.skel->maps.sg_flows) == 1,
+	      "50 half-open entries in sg_halfopen, sg_flows4/sg_flows hold only the established flow");
 	for (int i = 0; i < 50; i++) {
 		struct sg_flow v;
 

@@ -3,7 +3,7 @@
  * flowfill - fill a running synguard's flow table with synthetic
  * established flows, to measure what a full table costs (the /metrics
  * scrape, the sweeper). No packet is sent: the entries are written into
- * the sg_flows map of the XDP program attached to IFACE in the current
+ * the sg_flows4 map (IPv4 flows) of the XDP program attached to IFACE in the current
  * network namespace (run it with `ip netns exec NS`).
  *
  *   flowfill --iface IFACE --count N
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 	long count = 0;
 	__u32 prog_id = 0, chunk = 4096;
 	int c, ifindex, prog_fd, fd;
-	struct sg_flow_key *keys;
+	struct sg_flow_key4 *keys;
 	struct sg_flow *vals;
 	__u64 t0 = mono_ns();
 	long done = 0;
@@ -67,9 +67,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	prog_fd = bpf_prog_get_fd_by_id(prog_id);
-	fd = prog_fd < 0 ? -1 : map_fd_by_name(prog_fd, "sg_flows");
+	fd = prog_fd < 0 ? -1 : map_fd_by_name(prog_fd, "sg_flows4");
 	if (fd < 0) {
-		fprintf(stderr, "flowfill: %s's XDP program has no sg_flows map\n", iface);
+		fprintf(stderr, "flowfill: %s's XDP program has no sg_flows4 map\n", iface);
 		return 1;
 	}
 	keys = calloc(chunk, sizeof(*keys));
@@ -83,15 +83,14 @@ int main(int argc, char **argv)
 
 		for (__u32 i = 0; i < n; i++) {
 			long id = done + i;
-			struct sg_flow_key *k = &keys[i];
+			struct sg_flow_key4 *k = &keys[i];
 			struct sg_flow *f = &vals[i];
 
 			memset(k, 0, sizeof(*k));
 			memset(f, 0, sizeof(*f));
 			/* lo = the server 10.251.0.1:8080, hi = client 10.250.x.y:port */
-			k->family = 4;
-			k->addr_lo[0] = htonl(0x0afb0001);
-			k->addr_hi[0] = htonl(0x0afa0000 | (id & 0xffff));
+			k->addr_lo = htonl(0x0afb0001);
+			k->addr_hi = htonl(0x0afa0000 | (id & 0xffff));
 			k->port_lo = 8080;
 			k->port_hi = 10000 + (id >> 16);
 			f->start_ns = now;

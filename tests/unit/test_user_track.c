@@ -31,6 +31,9 @@ static int ncpu;
 
 static int make_maps(void)
 {
+	/* the test's flows are IPv4: in flows4, under 12-byte keys */
+	m.flows4 = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows4", sizeof(struct sg_flow_key4),
+				  sizeof(struct sg_flow), 1024, NULL);
 	m.flows = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows", sizeof(struct sg_flow_key),
 				 sizeof(struct sg_flow), 1024, NULL);
 	m.halfopen = bpf_map_create(BPF_MAP_TYPE_HASH, "t_halfopen", sizeof(struct sg_flow_key),
@@ -41,7 +44,7 @@ static int make_maps(void)
 	m.counters = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_counters", 4, sizeof(struct sg_counters), 1,
 				    NULL);
 	m.ho_count = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ho_count", 4, sizeof(struct sg_ho_count), 1, NULL);
-	return m.ho_count < 0 || m.flows < 0 || m.halfopen < 0 || m.quiet_ports < 0 || m.syn_rate < 0 || m.counters < 0 ? -1 : 0;
+	return m.ho_count < 0 || m.flows4 < 0 || m.flows < 0 || m.halfopen < 0 || m.quiet_ports < 0 || m.syn_rate < 0 || m.counters < 0 ? -1 : 0;
 }
 
 /* Set one counter (on CPU 0; the others zero). */
@@ -56,6 +59,15 @@ static void set_counter(int idx, __u64 v)
 	bpf_map_update_elem(m.counters, &zero, c, BPF_ANY);
 }
 
+/* The key as the table fd holds it (m.flows4: struct sg_flow_key4). */
+static const void *mkey(int fd, const struct sg_flow_key *k, struct sg_flow_key4 *k4)
+{
+	if (fd != m.flows4)
+		return k;
+	sg_flow_key4_of(k4, k);
+	return k4;
+}
+
 /* A flow 10.0.0.2:port -> 10.0.0.1:80 driven to a state by real segments
  * through the state machine, starting at start_ns. */
 enum shape { ESTABLISHED, SERVER_TIME_WAIT, SERVER_CLOSE_WAIT, HALF_OPEN };
@@ -65,6 +77,7 @@ static void put_flow(int fd, __u16 port, enum shape sh, __u64 start_ns)
 	__u32 c = 0x0200000a, s = 0x0100000a;	/* 10.0.0.2, 10.0.0.1 (network order) */
 	__u32 ca[4] = { c }, sa[4] = { s };
 	struct sg_flow_key k;
+	struct sg_flow_key4 k4;
 	struct sg_flow f;
 	struct sg_fsm_out o;
 	int lo = sg_flow_key_make(&k, 4, ca, sa, port, 80);	/* the client sends first */
@@ -83,7 +96,7 @@ static void put_flow(int fd, __u16 port, enum shape sh, __u64 start_ns)
 		sg_flow_segment(&f, 1, SG_TCP_FIN | SG_TCP_ACK, 101, 501, 0, 1000, start_ns, &o);
 		sg_flow_segment(&f, 0, SG_TCP_ACK, 501, 102, 0, 1000, start_ns, &o);
 	}
-	bpf_map_update_elem(fd, &k, &f, BPF_ANY);
+	bpf_map_update_elem(fd, mkey(fd, &k, &k4), &f, BPF_ANY);
 }
 
 static void key_of(__u16 port, struct sg_flow_key *k)
@@ -96,9 +109,10 @@ static void key_of(__u16 port, struct sg_flow_key *k)
 static int get(int fd, __u16 port, struct sg_flow *f)
 {
 	struct sg_flow_key k;
+	struct sg_flow_key4 k4;
 
 	key_of(port, &k);
-	return bpf_map_lookup_elem(fd, &k, f);
+	return bpf_map_lookup_elem(fd, mkey(fd, &k, &k4), f);
 }
 
 static int entries(int fd)
@@ -121,7 +135,7 @@ static void empty(int fd)
 
 static struct sg_tracker *fresh(struct sg_config *cfg, struct sg_out *out)
 {
-	empty(m.flows);
+	empty(m.flows4);
 	empty(m.halfopen);
 	set_counter(SG_CNT_SYN, 0);
 	set_counter(SG_LOSS_RINGBUF, 0);
@@ -135,12 +149,12 @@ static void test_timers(struct sg_config *cfg, struct sg_out *out)
 	struct sg_track_counts c;
 
 	printf("  timers:\n");
-	put_flow(m.flows, 40001, SERVER_TIME_WAIT, T0);
-	put_flow(m.flows, 40002, ESTABLISHED, T0);
+	put_flow(m.flows4, 40001, SERVER_TIME_WAIT, T0);
+	put_flow(m.flows4, 40002, ESTABLISHED, T0);
 	put_flow(m.halfopen, 40003, HALF_OPEN, T0);
 	sg_tracker_tick(t, T0 + 29 * S);
 	sg_tracker_counts(t, &c);
-	CHECK(entries(m.flows) == 2 && entries(m.halfopen) == 1 && !mem_count("\"cause\":\"timeout\""),
+	CHECK(entries(m.flows4) == 2 && entries(m.halfopen) == 1 && !mem_count("\"cause\":\"timeout\""),
 	      "    at 29 s nothing expired");
 	CHECK(c.flows == 2 && c.halfopen == 1 && c.states[SG_TIME_WAIT] == 1 && c.states[SG_ESTABLISHED] == 2 &&
 		      c.states[SG_SYN_SENT] == 1,
@@ -150,18 +164,18 @@ static void test_timers(struct sg_config *cfg, struct sg_out *out)
 	sg_tracker_tick(t, T0 + 31 * S);
 	CHECK(entries(m.halfopen) == 0 && mem_count("\"sport\":40003") >= 1 && mem_count("\"cause\":\"timeout\"") >= 1,
 	      "    at 31 s the half-open handshake expired (--half-open 30), reported");
-	CHECK(entries(m.flows) == 2, "    ... and nothing else");
+	CHECK(entries(m.flows4) == 2, "    ... and nothing else");
 	mem_clear();
 	sg_tracker_tick(t, T0 + 59 * S);
-	CHECK(entries(m.flows) == 2 && !mem_count("\"sport\":40001"), "    at 59 s TIME_WAIT holds (--time-wait 60)");
+	CHECK(entries(m.flows4) == 2 && !mem_count("\"sport\":40001"), "    at 59 s TIME_WAIT holds (--time-wait 60)");
 	sg_tracker_tick(t, T0 + 61 * S);
-	CHECK(entries(m.flows) == 1 && mem_count("\"sport\":40001") == 1 && mem_count("\"from\":\"TIME_WAIT\"") == 1,
+	CHECK(entries(m.flows4) == 1 && mem_count("\"sport\":40001") == 1 && mem_count("\"from\":\"TIME_WAIT\"") == 1,
 	      "    at 61 s TIME_WAIT -> CLOSED, reported once, entry deleted");
 	mem_clear();
 	sg_tracker_tick(t, T0 + 7199 * S);
-	CHECK(entries(m.flows) == 1, "    an established flow idle for 7199 s stays (--idle 7200)");
+	CHECK(entries(m.flows4) == 1, "    an established flow idle for 7199 s stays (--idle 7200)");
 	sg_tracker_tick(t, T0 + 7201 * S);
-	CHECK(entries(m.flows) == 0 && mem_count("\"sport\":40002") == 2,
+	CHECK(entries(m.flows4) == 0 && mem_count("\"sport\":40002") == 2,
 	      "    idle for 7201 s: both endpoints reported closed, entry deleted");
 	sg_tracker_free(t);
 }
@@ -205,28 +219,28 @@ static void test_alerts(struct sg_config *cfg, struct sg_out *out)
 	/* TIME_WAIT pile-up: --time-wait-alert 3, re-armed below 90 % */
 	mem_clear();
 	for (int i = 0; i < 4; i++)
-		put_flow(m.flows, 41000 + i, SERVER_TIME_WAIT, now);
+		put_flow(m.flows4, 41000 + i, SERVER_TIME_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
 	CHECK(mem_count("\"alert\":\"time_wait_pileup\"") == 1 && mem_count("\"value\":4"), "    4 flows in TIME_WAIT > 3: alert");
 	now += S;
 	sg_tracker_tick(t, now);
 	CHECK(mem_count("\"alert\":\"time_wait_pileup\"") == 1, "    still 4: no second alert");
-	empty(m.flows);
-	put_flow(m.flows, 41000, SERVER_TIME_WAIT, now);
-	put_flow(m.flows, 41001, SERVER_TIME_WAIT, now);
+	empty(m.flows4);
+	put_flow(m.flows4, 41000, SERVER_TIME_WAIT, now);
+	put_flow(m.flows4, 41001, SERVER_TIME_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
 	for (int i = 2; i < 5; i++)
-		put_flow(m.flows, 41000 + i, SERVER_TIME_WAIT, now);
+		put_flow(m.flows4, 41000 + i, SERVER_TIME_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
 	CHECK(mem_count("\"alert\":\"time_wait_pileup\"") == 2, "    down to 2, up to 5: alerted again");
 
 	/* CLOSE_WAIT: --close-wait-alert 60, once per flow */
-	empty(m.flows);
+	empty(m.flows4);
 	mem_clear();
-	put_flow(m.flows, 42000, SERVER_CLOSE_WAIT, now);
+	put_flow(m.flows4, 42000, SERVER_CLOSE_WAIT, now);
 	now += S;
 	sg_tracker_tick(t, now);
 	now += 30 * S;
@@ -260,12 +274,13 @@ static struct {
 static void race_hook(void *arg, int fd)
 {
 	struct sg_flow_key k;
+	struct sg_flow_key4 k4;
 	struct sg_fsm_out o;
 	struct sg_flow f;
 
 	(void)arg;
 	key_of(race.port, &k);
-	if (race.what == RACE_NONE || bpf_map_lookup_elem(fd, &k, &f))
+	if (race.what == RACE_NONE || bpf_map_lookup_elem(fd, mkey(fd, &k, &k4), &f))
 		return;
 	switch (race.what) {
 	case RACE_REOPEN:	/* a new SYN on the tuple in TIME_WAIT (reuse) */
@@ -286,7 +301,7 @@ static void race_hook(void *arg, int fd)
 	default:
 		break;
 	}
-	bpf_map_update_elem(fd, &k, &f, BPF_EXIST);
+	bpf_map_update_elem(fd, mkey(fd, &k, &k4), &f, BPF_EXIST);
 	race.what = RACE_NONE;
 	race.done = 1;
 }
@@ -309,69 +324,70 @@ static void test_races(struct sg_config *cfg, struct sg_out *out)
 	sg_tracker_set_sweep_hook(t, race_hook, NULL);
 
 	/* TIME_WAIT expires, but a new SYN reopened the tuple meanwhile */
-	put_flow(m.flows, 43001, SERVER_TIME_WAIT, B);
+	put_flow(m.flows4, 43001, SERVER_TIME_WAIT, B);
 	arm(RACE_REOPEN, 43001, B + 61 * S);
 	sg_tracker_tick(t, B + 61 * S);
-	CHECK(race.done && !get(m.flows, 43001, &f) && f.state[SG_SIDE_CLIENT] == SG_SYN_SENT &&
+	CHECK(race.done && !get(m.flows4, 43001, &f) && f.state[SG_SIDE_CLIENT] == SG_SYN_SENT &&
 		      f.start_ns == B + 61 * S && !mem_count("\"cause\":\"timeout\""),
 	      "    2MSL over, tuple reopened by a new SYN meanwhile: the new flow is kept, no timeout line");
-	empty(m.flows);
+	empty(m.flows4);
 	mem_clear();
 	B += 10000 * S;
 
 	/* idle expiry, but a segment arrived meanwhile */
-	put_flow(m.flows, 43002, ESTABLISHED, B);
+	put_flow(m.flows4, 43002, ESTABLISHED, B);
 	arm(RACE_DATA, 43002, B + 7201 * S);
 	sg_tracker_tick(t, B + 7201 * S);
-	CHECK(race.done && !get(m.flows, 43002, &f) && f.state[SG_SIDE_CLIENT] == SG_ESTABLISHED &&
+	CHECK(race.done && !get(m.flows4, 43002, &f) && f.state[SG_SIDE_CLIENT] == SG_ESTABLISHED &&
 		      f.state[SG_SIDE_SERVER] == SG_ESTABLISHED && f.bytes[SG_SIDE_CLIENT] == 10 &&
 		      !mem_count("\"cause\":\"timeout\""),
 	      "    idle timeout, a data segment meanwhile: flow kept, ESTABLISHED, no timeout line");
-	empty(m.flows);
+	empty(m.flows4);
 	mem_clear();
 	B += 10000 * S;
 
 	/* CLOSE_WAIT alert (the flag is written back), the server closed meanwhile */
-	put_flow(m.flows, 43003, SERVER_CLOSE_WAIT, B);
+	put_flow(m.flows4, 43003, SERVER_CLOSE_WAIT, B);
 	arm(RACE_SERVER_FIN, 43003, B + 61 * S);
 	sg_tracker_tick(t, B + 61 * S);
-	CHECK(race.done && !get(m.flows, 43003, &f) && f.state[SG_SIDE_SERVER] == SG_LAST_ACK &&
+	CHECK(race.done && !get(m.flows4, 43003, &f) && f.state[SG_SIDE_SERVER] == SG_LAST_ACK &&
 		      !(f.flags & SG_F_ALERTED) && !mem_count("close_wait_pileup"),
 	      "    CLOSE_WAIT alert due, the server sent its FIN meanwhile: LAST_ACK kept, no stale alert");
-	empty(m.flows);
+	empty(m.flows4);
 	mem_clear();
 	B += 10000 * S;
 
 	/* CLOSE_WAIT alert, the server sent data meanwhile: alert, counters kept */
-	put_flow(m.flows, 43004, SERVER_CLOSE_WAIT, B);
+	put_flow(m.flows4, 43004, SERVER_CLOSE_WAIT, B);
 	arm(RACE_SERVER_DATA, 43004, B + 61 * S);
 	sg_tracker_tick(t, B + 61 * S);
-	CHECK(race.done && !get(m.flows, 43004, &f) && f.state[SG_SIDE_SERVER] == SG_CLOSE_WAIT &&
+	CHECK(race.done && !get(m.flows4, 43004, &f) && f.state[SG_SIDE_SERVER] == SG_CLOSE_WAIT &&
 		      (f.flags & SG_F_ALERTED) && f.bytes[SG_SIDE_SERVER] == 100 &&
 		      mem_count("\"alert\":\"close_wait_pileup\"") == 1,
 	      "    CLOSE_WAIT alert, server data meanwhile: alerted, flag set, its 100 bytes not overwritten");
-	empty(m.flows);
+	empty(m.flows4);
 	mem_clear();
 	B += 10000 * S;
 
 	/* TIME_WAIT expires while a CPU holds the flow's busy flag */
-	put_flow(m.flows, 43005, SERVER_TIME_WAIT, B);
+	put_flow(m.flows4, 43005, SERVER_TIME_WAIT, B);
 	arm(RACE_BUSY, 43005, B + 61 * S);
 	sg_tracker_tick(t, B + 61 * S);
-	CHECK(race.done && !get(m.flows, 43005, &f) && f.state[SG_SIDE_SERVER] == SG_TIME_WAIT &&
+	CHECK(race.done && !get(m.flows4, 43005, &f) && f.state[SG_SIDE_SERVER] == SG_TIME_WAIT &&
 		      !mem_count("\"cause\":\"timeout\""),
 	      "    2MSL over while a CPU holds the flow's busy flag: left alone");
 	f.busy = 0;
 	{
 		struct sg_flow_key k;
+		struct sg_flow_key4 k4;
 
 		key_of(43005, &k);
-		bpf_map_update_elem(m.flows, &k, &f, BPF_EXIST);
+		bpf_map_update_elem(m.flows4, mkey(m.flows4, &k, &k4), &f, BPF_EXIST);
 	}
 	sg_tracker_tick(t, B + 62 * S);
-	CHECK(get(m.flows, 43005, &f) && mem_count("\"cause\":\"timeout\"") == 1,
+	CHECK(get(m.flows4, 43005, &f) && mem_count("\"cause\":\"timeout\"") == 1,
 	      "    flag released: expired at the next sweep, one timeout line");
-	empty(m.flows);
+	empty(m.flows4);
 	mem_clear();
 	B += 10000 * S;
 
