@@ -393,8 +393,9 @@ struct {
  * The coarse clock, read at most once per tick per CPU (sg_tick_ns()):
  * bpf_jiffies64() is inlined by the verifier into one load, while
  * bpf_ktime_get_coarse_ns() is a call (about 15-30 ns where returns are
- * mitigated, SRSO on AMD). Only for timers that a tick or two does not
- * move (a steady segment's idle time), never for cookies.
+ * mitigated, SRSO on AMD). For what a tick or two does not move: a steady
+ * segment's idle time, the cookie check (SG_COOKIE_CHECK_AHEAD_NS), the
+ * time of a cookie-validated flow's start and first events.
  */
 struct sg_tick_clock {
 	__u64 jiffies;		/* bpf_jiffies64() when ns was read */

@@ -775,11 +775,14 @@ static __noinline int sg_sp_ack(struct xdp_md *ctx, struct sg_pkt *p, struct sg_
 		return SG_SP_CONTINUE;
 	sg_ck_handed_key(&in, p);
 	mss_idx = 0;
-	/* The fine clock, read once for the check and the tracker (p->now:
-	 * the flow's start and its events' time). The SYN path makes
-	 * cookies with the coarse clock, never ahead of this one: a cookie
-	 * is as old here as it is, or a tick older, never younger. */
-	p->now = bpf_ktime_get_ns();
+	/* One clock read for the check and the tracker (p->now: the flow's
+	 * start and its events' time): the tick's time, which costs no call
+	 * on most segments and no wait for the loads in flight (the fine
+	 * clock's rdtsc is ordered behind them, the flow lookup's cache miss
+	 * among them). It can lag the SYN path's coarse clock by a tick:
+	 * SG_COOKIE_CHECK_AHEAD_NS covers that. Ladder mode, whose records
+	 * show sub-ms times, reads the fine clock. */
+	p->now = sg_cfg.ladder ? bpf_ktime_get_ns() : sg_tick_ns();
 	r = sg_cookie_check(sg_ck_mac, sec->key, &in, p->ack - 1, p->now + sec->clock_off_ns, &mss_idx);
 
 	if (r == SG_COOKIE_OK) {

@@ -146,6 +146,16 @@ SG_INLINE __u32 sg_mss_idx(__u16 client_mss, __u8 family)
 
 /* ---- the cookie ---- */
 
+/*
+ * The check reads its clock this much ahead: a cookie made by a clock up to
+ * this far ahead of the checker's is still in its window. The SYN path
+ * makes cookies with bpf_ktime_get_coarse_ns(), the ACK path checks them
+ * with the tick's time (sg_tick_ns(), bpf/sg_maps.h), which can lag it by a
+ * tick; fleet nodes' clocks differ by what NTP leaves. 20 ms is two ticks
+ * at HZ=100, and a cookie's life (two windows, ~137 s) shrinks by as much.
+ */
+#define SG_COOKIE_CHECK_AHEAD_NS 20000000ull
+
 SG_INLINE __u64 sg_cookie_window(__u64 now_ns)
 {
 	return now_ns >> SG_COOKIE_WINDOW_SHIFT;
@@ -211,7 +221,7 @@ SG_INLINE int sg_cookie_check(sg_cookie_mac_fn mac,
 			      const struct sg_cookie_in *in, __u32 cookie,
 			      __u64 now_ns, __u32 *mss_idx)
 {
-	__u64 t_now = sg_cookie_window(now_ns);
+	__u64 t_now = sg_cookie_window(now_ns + SG_COOKIE_CHECK_AHEAD_NS);
 	__u64 age = (t_now - ((cookie >> 3) & 3)) & 3;
 	const struct sg_cookie_key *k = &keys[(cookie >> 5) & 1];
 

@@ -182,7 +182,18 @@ static struct rng rstream(__u64 seed, __u64 a, __u64 b, __u64 c)
 /* The clock the programs make cookies with (bpf_ktime_get_coarse_ns(): up
  * to a tick behind CLOCK_MONOTONIC; a cookie made by the fine clock in the
  * last tick of a window is one window ahead of theirs). They check them with
- * the fine clock (struct fz, ack_lo/ack_hi). */
+ * the tick's time (sg_tick_ns()), which can lag that by one more tick: a
+ * run's check time lies between coarse_ns() - tick_ns() before it and
+ * CLOCK_MONOTONIC after it (struct fz, ack_lo/ack_hi). */
+static __u64 tick_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts) || ts.tv_sec)
+		return 10000000ull;	/* (HZ=100) */
+	return (__u64)ts.tv_nsec;
+}
+
 static __u64 coarse_ns(void)
 {
 	struct timespec ts;
@@ -1035,7 +1046,7 @@ static int run_case(struct fz *z, const __u8 *in, __u32 len, int do_xdp, int do_
 	z->st.vlans[r.vlans]++;
 
 	if (do_xdp) {
-		z->ack_lo = coarse_ns();
+		z->ack_lo = coarse_ns() - tick_ns();
 		err = len < 14 ? -EINVAL : run_xdp(z, in, len, &xo);
 		z->ack_hi = mono_ns();
 		if (err) {

@@ -345,7 +345,10 @@ static void test_acks(struct h_ctx *h)
 	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
 	CHECK(!rc && rv == XDP_DROP_ && d[SG_DROP_COOKIE_BAD] == 1,
 	      "    cookie two windows old -> XDP_DROP");
-	ck = make_cookie(h, 4, isn, mono_ns() - (1ull << SG_COOKIE_WINDOW_SHIFT), -1);
+	/* one window old, less twice the check's lead: its clock (the
+	 * tick's, up to two ticks behind, read SG_COOKIE_CHECK_AHEAD_NS
+	 * ahead) is then one window later than the cookie's, or the same */
+	ck = make_cookie(h, 4, isn, mono_ns() - (1ull << SG_COOKIE_WINDOW_SHIFT) + 2 * SG_COOKIE_CHECK_AHEAD_NS, -1);
 	rc = run_ack(h, 4, port_open, isn, ck, SG_TCP_ACK, 0, &rv, d);
 	CHECK(!rc && rv == XDP_PASS_, "    cookie one window old -> XDP_PASS");
 

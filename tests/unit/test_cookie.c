@@ -300,9 +300,19 @@ static void test_cookie_time(void)
 	CHECK(check(keys, &in, c, end_of_win) == 0, "time: end of same window OK");
 	CHECK(check(keys, &in, c, end_of_win + 1) == 0, "time: start of next window OK");
 	CHECK(check(keys, &in, c, BASE_NS + WIN) == 0, "time: next window OK");
-	CHECK(check(keys, &in, c, BASE_NS - 12345 + 2 * WIN - 1) == 0, "time: last ns of next window OK");
+	/* the check reads its clock SG_COOKIE_CHECK_AHEAD_NS ahead (a cookie
+	 * maker's clock may be that far ahead of the checker's) */
+	CHECK(check(keys, &in, c, BASE_NS - 12345 + 2 * WIN - 1 - SG_COOKIE_CHECK_AHEAD_NS) == 0,
+	      "time: last ns of next window (less the check's lead) OK");
+	CHECK(check(keys, &in, c, BASE_NS - 12345 + 2 * WIN - SG_COOKIE_CHECK_AHEAD_NS) == SG_COOKIE_ERR_EXPIRED,
+	      "time: from two windows later less the check's lead, rejected (expired)");
 	CHECK(check(keys, &in, c, BASE_NS - 12345 + 2 * WIN) == SG_COOKIE_ERR_EXPIRED,
 	      "time: first ns two windows later rejected (expired)");
+	c2 = sg_cookie_make(sg_cookie_mac, &keys[0], 0, &in, BASE_NS - 12345 + WIN, 3);
+	CHECK(check(keys, &in, c2, BASE_NS - 12345 + WIN - SG_COOKIE_CHECK_AHEAD_NS) == 0,
+	      "time: made by a clock SG_COOKIE_CHECK_AHEAD_NS ahead, in the next window: OK");
+	CHECK(check(keys, &in, c2, BASE_NS - 12345 + WIN - SG_COOKIE_CHECK_AHEAD_NS - 1) != 0,
+	      "time: made by a clock further ahead, in the next window: rejected");
 	CHECK(check(keys, &in, c, BASE_NS + 2 * WIN) == SG_COOKIE_ERR_EXPIRED, "time: two windows later rejected");
 	CHECK(check(keys, &in, c, BASE_NS + 3 * WIN) == SG_COOKIE_ERR_EXPIRED, "time: three windows later rejected");
 	CHECK(check(keys, &in, c, BASE_NS + 4 * WIN) == SG_COOKIE_ERR_HASH,
