@@ -486,7 +486,7 @@ char *sg_metrics_format(const struct sg_metrics_snap *s, bool om, size_t *len)
 	       "Entries in the flow tables (flows: established, halfopen: handshakes), as of the last sweep.");
 	put(&b, "synguard_flow_table_entries{table=\"flows\"} %llu\n", (unsigned long long)s->tc.flows);
 	put(&b, "synguard_flow_table_entries{table=\"halfopen\"} %llu\n", (unsigned long long)s->tc.halfopen);
-	family(&b, "synguard_flow_table_size", F_GAUGE, NULL, "Capacity of the flow tables (--max-flows, --max-halfopen).");
+	family(&b, "synguard_flow_table_size", F_GAUGE, NULL, "Capacity of the flow tables (flows: --max-flows, each of the IPv4 and IPv6 tables; halfopen: --max-halfopen).");
 	put(&b, "synguard_flow_table_size{table=\"flows\"} %llu\n", (unsigned long long)s->max_flows);
 	put(&b, "synguard_flow_table_size{table=\"halfopen\"} %llu\n", (unsigned long long)s->max_halfopen);
 

@@ -105,7 +105,7 @@ static const struct argp_option opts[] = {
 	{ "time-wait", OPT_TIME_WAIT, "SEC", 0, "TIME_WAIT -> CLOSED after SEC (2MSL; default 60)", 4 },
 	{ "half-open", OPT_HALF_OPEN, "SEC", 0, "Handshakes not completed in SEC expire (default 30)", 4 },
 	{ "idle", OPT_IDLE, "SEC", 0, "Flows idle for SEC expire (default 7200)", 4 },
-	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flow table size (default 262144; 128 bytes each)", 4 },
+	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flow table size, per address family (default 262144; about 170 bytes an IPv4 entry, 190 an IPv6 one)", 4 },
 	{ "max-halfopen", OPT_MAX_HALFOPEN, "N", 0, "Half-open (handshake) table size (default 65536)", 4 },
 	{ "close-wait-alert", OPT_CLOSE_WAIT_ALERT, "SEC", 0,
 	  "Alert when a flow stays in CLOSE_WAIT longer than SEC (default 60)", 4 },
