@@ -43,7 +43,7 @@ struct sg_pkt {
 	__u8 flags;			/* TCP flag byte */
 	__u8 vlans;
 	__u8 tfo;			/* a SYN's Fast Open option (set by the XDP program) */
-	__u64 now;			/* bpf_ktime_get_ns() if a path read it already, else 0
+	__u64 now;			/* the segment's time if a path read it already, else 0
 					 * (the cookie ACK: one read for the check and the tracker) */
 };
 

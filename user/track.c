@@ -153,7 +153,6 @@ static void sweep(struct sg_tracker *t, int fd, __u64 now, bool halfopen, bool v
 	} else {
 		keys = (struct sg_flow_key *)raw;
 	}
-	raw = NULL;
 	if (t->sweep_hook)
 		t->sweep_hook(t->sweep_hook_arg, fd);
 

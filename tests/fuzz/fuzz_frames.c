@@ -1782,24 +1782,18 @@ static int seg_build(const struct tuple *t, int from_client, __u32 seq, __u32 ac
 static int flow_states(struct fz *z, const struct tuple *t, __u8 *c, __u8 *s)
 {
 	struct sg_flow_key k;
+	struct sg_flow_key4 k4;
 	struct sg_flow f;
 	__u32 sa[4] = {}, da[4] = {};
+	int miss;
 
 	inet_pton(t->family == 6 ? AF_INET6 : AF_INET, t->c, sa);
 	inet_pton(t->family == 6 ? AF_INET6 : AF_INET, t->s, da);
 	sg_flow_key_make(&k, t->family, sa, da, t->cp, t->sp);
-	if (t->family == 4) {
-		struct sg_flow_key4 k4;
-
-		sg_flow_key4_of(&k4, &k);
-		if (!bpf_map_lookup_elem(z->fd_flows4, &k4, &f))
-			goto found;
-	} else if (!bpf_map_lookup_elem(z->fd_flows, &k, &f)) {
-		goto found;
-	}
-	if (bpf_map_lookup_elem(z->fd_half, &k, &f))
+	sg_flow_key4_of(&k4, &k);
+	miss = t->family == 4 ? bpf_map_lookup_elem(z->fd_flows4, &k4, &f) : bpf_map_lookup_elem(z->fd_flows, &k, &f);
+	if (miss && bpf_map_lookup_elem(z->fd_half, &k, &f))
 		return 0;
-found:
 	*c = f.state[SG_SIDE_CLIENT];
 	*s = f.state[SG_SIDE_SERVER];
 	return 1;
